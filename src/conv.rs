@@ -1,0 +1,214 @@
+//! Convolution primitives shared by the architectures: dense causal dilated convolutions (1×1 is
+//! the K = 1 case), the frame-major history ring they read from, and the weight cursor.
+//!
+//! Layout: activations are frame-major (`[frame][channel]`, one frame's channels contiguous), so
+//! every output frame is computed by the same operations in the same order whatever the block
+//! size — block-split output is bit-identical to one-shot output.
+
+use crate::error::{NamError, Result};
+
+/// Reads the flat weight array front to back. The total count is validated before any model is
+/// built, so running short here means a bug in a count formula; it is still an error, not a panic.
+pub(crate) struct WeightReader<'a> {
+    weights: &'a [f32],
+    pos: usize,
+}
+
+impl<'a> WeightReader<'a> {
+    pub fn new(weights: &'a [f32]) -> Self {
+        WeightReader { weights, pos: 0 }
+    }
+
+    pub fn take(&mut self, n: usize) -> Result<&'a [f32]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.weights.len());
+        match end {
+            Some(end) => {
+                let s = &self.weights[self.pos..end];
+                self.pos = end;
+                Ok(s)
+            }
+            None => Err(NamError::WeightCount { expected: self.pos + n, got: self.weights.len() }),
+        }
+    }
+
+    pub fn finish(&self) -> Result<()> {
+        if self.pos == self.weights.len() {
+            Ok(())
+        } else {
+            Err(NamError::WeightCount { expected: self.pos, got: self.weights.len() })
+        }
+    }
+}
+
+/// A causal dilated convolution `y[t] = b + Σ_k W_k · x[t − (K−1−k)·d]` (tap K−1 is the newest
+/// sample, as in NAM Core and PyTorch).
+#[derive(Debug, Clone)]
+pub(crate) struct Conv {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel_size: usize,
+    pub dilation: usize,
+    /// Weights stored `[k][i][o]` so the innermost loop runs over contiguous output channels.
+    weights: Vec<f32>,
+    bias: Option<Vec<f32>>,
+}
+
+impl Conv {
+    pub fn read(
+        reader: &mut WeightReader<'_>,
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: usize,
+        dilation: usize,
+        bias: bool,
+    ) -> Result<Conv> {
+        let raw = reader.take(out_channels * in_channels * kernel_size)?;
+        let mut weights = vec![0.0; raw.len()];
+        for o in 0..out_channels {
+            for i in 0..in_channels {
+                for k in 0..kernel_size {
+                    weights[(k * in_channels + i) * out_channels + o] = raw[(o * in_channels + i) * kernel_size + k];
+                }
+            }
+        }
+        let bias = if bias { Some(reader.take(out_channels)?.to_vec()) } else { None };
+        Ok(Conv { in_channels, out_channels, kernel_size, dilation, weights, bias })
+    }
+
+    /// Frames of input history this convolution needs before the current frame.
+    pub fn history(&self) -> usize {
+        (self.kernel_size - 1) * self.dilation
+    }
+
+    /// Computes `frames` output frames into `out` (stride `out_stride`, writing channels
+    /// `0..out_channels`). `input` is frame-major with `in_channels` per frame; output frame `t`
+    /// reads input frames `start + t − (K−1−k)·d`, so `start ≥ history()`.
+    ///
+    /// Rounding follows NAM Core's Eigen path exactly: each tap's matrix-vector product is summed
+    /// over input channels in order, the taps are added oldest first, then the bias.
+    pub fn apply(&self, input: &[f32], start: usize, frames: usize, out: &mut [f32], out_stride: usize) {
+        let ci = self.in_channels;
+        for t in 0..frames {
+            let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
+            for k in 0..self.kernel_size {
+                let frame = start + t - (self.kernel_size - 1 - k) * self.dilation;
+                self.tap(k, &input[frame * ci..(frame + 1) * ci], y, k == 0);
+            }
+            self.add_bias(y);
+        }
+    }
+
+    /// A 1×1 convolution over frames laid out with `in_stride` floats (reading channels
+    /// `0..in_channels` of each): `out = W·x + b`, overwriting channels `0..out_channels`.
+    pub fn apply_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
+        debug_assert_eq!(self.kernel_size, 1);
+        for t in 0..frames {
+            let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
+            self.tap(0, &input[t * in_stride..t * in_stride + self.in_channels], y, true);
+            self.add_bias(y);
+        }
+    }
+
+    /// `out += W·x` for a 1×1 convolution without bias (the WaveNet input mixin).
+    pub fn accumulate_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
+        debug_assert_eq!(self.kernel_size, 1);
+        for t in 0..frames {
+            let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
+            self.tap(0, &input[t * in_stride..t * in_stride + self.in_channels], y, false);
+        }
+    }
+
+    /// `y = W_k·x` (`overwrite`) or `y += W_k·x`, where the product is summed over input channels
+    /// in order before it is added to `y`. Output channels go in tiles so the sums vectorise.
+    #[inline]
+    fn tap(&self, k: usize, x: &[f32], y: &mut [f32], overwrite: bool) {
+        const TILE: usize = 64;
+        let co = self.out_channels;
+        let w = &self.weights[k * x.len() * co..(k + 1) * x.len() * co];
+        for tile_start in (0..co).step_by(TILE) {
+            let n = TILE.min(co - tile_start);
+            let mut acc = [0.0f32; TILE];
+            let acc = &mut acc[..n];
+            for (i, &xv) in x.iter().enumerate() {
+                let row = &w[i * co + tile_start..i * co + tile_start + n];
+                for (a, &wv) in acc.iter_mut().zip(row) {
+                    *a += wv * xv;
+                }
+            }
+            let y = &mut y[tile_start..tile_start + n];
+            if overwrite {
+                y.copy_from_slice(acc);
+            } else {
+                for (yo, &a) in y.iter_mut().zip(acc.iter()) {
+                    *yo += a;
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn add_bias(&self, y: &mut [f32]) {
+        if let Some(b) = &self.bias {
+            for (yo, &bo) in y.iter_mut().zip(b) {
+                *yo += bo;
+            }
+        }
+    }
+}
+
+/// The input history of one convolution plus room for new frames, frame-major. New frames are
+/// written at `pos..`; when the buffer is full the last `history` frames are moved to the front
+/// (amortised: the buffer holds many blocks), so no allocation ever happens after construction.
+#[derive(Debug, Clone)]
+pub(crate) struct Ring {
+    data: Vec<f32>,
+    channels: usize,
+    history: usize,
+    capacity: usize,
+    pos: usize,
+}
+
+impl Ring {
+    pub fn new(channels: usize, history: usize, max_frames: usize) -> Ring {
+        let capacity = history + (history.max(8 * max_frames));
+        Ring { data: vec![0.0; capacity * channels], channels, history, capacity, pos: history }
+    }
+
+    /// Makes room for `frames` new frames and returns the frame index where they start.
+    pub fn prepare(&mut self, frames: usize) -> usize {
+        if self.pos + frames > self.capacity {
+            let ch = self.channels;
+            let from = (self.pos - self.history) * ch;
+            self.data.copy_within(from..self.pos * ch, 0);
+            self.pos = self.history;
+        }
+        self.pos
+    }
+
+    /// The position of the frames made room for by the last [`Ring::prepare`].
+    pub fn prepare_position(&self) -> usize {
+        self.pos
+    }
+
+    pub fn advance(&mut self, frames: usize) {
+        self.pos += frames;
+    }
+
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The `frames` frames starting at `start`, for writing.
+    pub fn frames_mut(&mut self, start: usize, frames: usize) -> &mut [f32] {
+        &mut self.data[start * self.channels..(start + frames) * self.channels]
+    }
+
+    /// Copies frame `start` into every history frame before it: the steady state reached when that
+    /// column has been the input for longer than the history.
+    pub fn fill_history_from(&mut self, start: usize) {
+        let ch = self.channels;
+        for f in start - self.history..start {
+            self.data.copy_within(start * ch..(start + 1) * ch, f * ch);
+        }
+    }
+}

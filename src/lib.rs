@@ -1,0 +1,37 @@
+//! nam-rs: a fast, exact, real-time-safe runtime for Neural Amp Modeler (`.nam`) models.
+//!
+//! ```no_run
+//! use nam_rs::{Model, NamModel};
+//! let nam = NamModel::from_file("amp.nam")?;
+//! let mut model = Model::from_nam(&nam)?;
+//! let mut audio = vec![0.0f32; 48_000];
+//! model.process_buffer(&mut audio); // in place, allocation-free
+//! # Ok::<(), nam_rs::NamError>(())
+//! ```
+//!
+//! Parity: output equals NAM Core 0.5.5 (and the PyTorch trainer where they agree) within 1e-5
+//! from the first sample. Real-time safety: `process*`, `reset` and `prewarm` never allocate,
+//! lock or make system calls; all memory is allocated when the model is built.
+
+mod activation;
+mod conv;
+mod error;
+mod file;
+mod json;
+mod lstm;
+mod metadata;
+mod model;
+mod options;
+mod wavenet;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use activation::{fast_sigmoid, fast_tanh, Activation};
+pub use error::{NamError, Result};
+pub use file::{NamModel, Version, EARLIEST_VERSION, LATEST_VERSION};
+pub use lstm::Lstm;
+pub use metadata::Metadata;
+pub use model::Model;
+pub use options::{LoadOptions, Limits};
+pub use wavenet::WaveNet;

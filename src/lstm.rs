@@ -1,0 +1,194 @@
+//! LSTM (NAM Core `NAM/lstm.cpp`): stacked cells with PyTorch gate order i, f, g, o, one
+//! `[4H][I+H]` matrix per layer over `[x; h]`, and a linear head on the last hidden state.
+
+use std::sync::Arc;
+
+use crate::activation::{fast_sigmoid, fast_tanh, sigmoid};
+use crate::conv::WeightReader;
+use crate::error::{NamError, Result};
+use crate::json::Field;
+use crate::options::LoadOptions;
+
+#[derive(Debug)]
+struct Cell {
+    input_size: usize,
+    /// `[4H][I+H]` row-major.
+    w: Vec<f32>,
+    b: Vec<f32>,
+}
+
+#[derive(Debug)]
+struct Weights {
+    hidden: usize,
+    cells: Vec<Cell>,
+    head_w: Vec<f32>,
+    head_b: f32,
+    /// `[h_0, c_0]` of every layer as stored in the file.
+    initial_state: Vec<f32>,
+    prewarm_samples: usize,
+    /// NAM Core's `using_fast_tanh`: fast sigmoid and tanh in every gate.
+    fast_tanh: bool,
+}
+
+/// An LSTM model with its streaming state.
+#[derive(Debug, Clone)]
+pub struct Lstm {
+    weights: Arc<Weights>,
+    /// For each layer: `h` (H floats) then `c` (H floats).
+    state: Vec<f32>,
+    /// The state after the load-time prewarm; [`Lstm::reset`] copies it back.
+    snapshot: Vec<f32>,
+    /// `[x; h]` of the current cell.
+    xh: Vec<f32>,
+    gates: Vec<f32>,
+}
+
+/// NAM Core's `LSTM::GetPrewarmSamples`: half a second at the file's rate, or 1 when it is unknown.
+fn core_prewarm_samples(sample_rate: Option<f64>) -> usize {
+    let half = sample_rate.map_or(-1.0, |sr| (0.5 * sr).trunc());
+    if half <= 0.0 {
+        1
+    } else {
+        half as usize
+    }
+}
+
+/// NAM Core's first `Reset(sr, 64)` feeds zeros in whole 64-frame blocks until the prewarm count
+/// is reached, so the count is rounded up to a multiple of 64.
+const CORE_RESET_BLOCK: usize = 64;
+
+impl Lstm {
+    /// Builds an LSTM and prewarms it exactly as NAM Core's first `Reset(sr, 64)` does.
+    pub fn new(config: &serde_json::Value, weights: &[f32], sample_rate: Option<f64>, options: &LoadOptions) -> Result<Lstm> {
+        let root = Field::new(config, "config").object()?;
+        let limits = &options.limits;
+        let layers = root.req("num_layers")?.usize()?;
+        let input_size = root.req("input_size")?.positive()?;
+        let hidden = root.req("hidden_size")?.positive()?;
+        options.check_limit("config.num_layers", limits.max_layers, layers)?;
+        options.check_limit("config.hidden_size (channels)", limits.max_channels, hidden)?;
+        for key in ["in_channels", "out_channels"] {
+            if let Some(f) = root.get_some(key) {
+                let n = f.positive()?;
+                if n != 1 {
+                    return Err(NamError::unsupported(format!("multi-channel LSTM (config.{key} = {n})")));
+                }
+            }
+        }
+        if input_size != 1 {
+            return Err(NamError::format("config.input_size", format!("expected 1 (one input channel), got {input_size}")));
+        }
+        if layers == 0 {
+            return Err(NamError::unsupported("an LSTM with zero layers (config.num_layers = 0)"));
+        }
+        let expected: usize = (0..layers)
+            .map(|l| {
+                let i = if l == 0 { input_size } else { hidden };
+                4 * hidden * (i + hidden) + 4 * hidden + 2 * hidden
+            })
+            .sum::<usize>()
+            + hidden
+            + 1;
+        if weights.len() != expected {
+            return Err(NamError::WeightCount { expected, got: weights.len() });
+        }
+
+        let mut reader = WeightReader::new(weights);
+        let mut cells = Vec::with_capacity(layers);
+        let mut initial_state = Vec::with_capacity(2 * hidden * layers);
+        for l in 0..layers {
+            let i = if l == 0 { input_size } else { hidden };
+            let w = reader.take(4 * hidden * (i + hidden))?.to_vec();
+            let b = reader.take(4 * hidden)?.to_vec();
+            initial_state.extend_from_slice(reader.take(2 * hidden)?);
+            cells.push(Cell { input_size: i, w, b });
+        }
+        let head_w = reader.take(hidden)?.to_vec();
+        let head_b = reader.take(1)?[0];
+        reader.finish()?;
+
+        let prewarm = core_prewarm_samples(sample_rate).div_ceil(CORE_RESET_BLOCK) * CORE_RESET_BLOCK;
+        let weights = Arc::new(Weights { hidden, cells, head_w, head_b, initial_state, prewarm_samples: prewarm, fast_tanh: options.fast_tanh });
+        let mut model = Lstm {
+            state: weights.initial_state.clone(),
+            snapshot: weights.initial_state.clone(),
+            xh: vec![0.0; 2 * hidden],
+            gates: vec![0.0; 4 * hidden],
+            weights,
+        };
+        model.prewarm();
+        model.snapshot.copy_from_slice(&model.state);
+        Ok(model)
+    }
+
+    /// Zeros fed at load (and by [`Lstm::prewarm`]).
+    pub fn prewarm_samples(&self) -> usize {
+        self.weights.prewarm_samples
+    }
+
+    /// Feeds `prewarm_samples()` zeros from the current state (NAM Core's `prewarm()`).
+    pub fn prewarm(&mut self) {
+        for _ in 0..self.weights.prewarm_samples {
+            self.step(0.0);
+        }
+    }
+
+    /// Restores the state right after the load-time prewarm (a copy; no allocation).
+    pub fn reset(&mut self) {
+        self.state.copy_from_slice(&self.snapshot);
+    }
+
+    /// Processes `buffer` in place, one sample at a time (the recurrence allows nothing else).
+    pub fn process_buffer(&mut self, buffer: &mut [f32]) {
+        for x in buffer {
+            *x = self.step(*x);
+        }
+    }
+
+    #[inline]
+    fn step(&mut self, x: f32) -> f32 {
+        let w = &*self.weights;
+        let h = w.hidden;
+        self.xh[0] = x;
+        for (l, cell) in w.cells.iter().enumerate() {
+            let (hs, cs) = self.state[2 * h * l..2 * h * (l + 1)].split_at_mut(h);
+            let cols = cell.input_size + h;
+            // [x; h]: layer 0 takes the sample, later layers the new h of the layer below.
+            self.xh[cell.input_size..cols].copy_from_slice(hs);
+            for (r, gate) in self.gates.iter_mut().enumerate() {
+                let row = &cell.w[r * cols..(r + 1) * cols];
+                let mut acc = 0.0f32;
+                for (wv, xv) in row.iter().zip(&self.xh[..cols]) {
+                    acc += wv * xv;
+                }
+                *gate = acc + cell.b[r];
+            }
+            let (gi, rest) = self.gates.split_at(h);
+            let (gf, rest) = rest.split_at(h);
+            let (gg, go) = rest.split_at(h);
+            if w.fast_tanh {
+                for j in 0..h {
+                    cs[j] = fast_sigmoid(gf[j]) * cs[j] + fast_sigmoid(gi[j]) * fast_tanh(gg[j]);
+                }
+                for j in 0..h {
+                    hs[j] = fast_sigmoid(go[j]) * fast_tanh(cs[j]);
+                }
+            } else {
+                for j in 0..h {
+                    cs[j] = sigmoid(gf[j]) * cs[j] + sigmoid(gi[j]) * gg[j].tanh();
+                }
+                for j in 0..h {
+                    hs[j] = sigmoid(go[j]) * cs[j].tanh();
+                }
+            }
+            // The next layer's input is this layer's new h.
+            self.xh[..h].copy_from_slice(hs);
+        }
+        let last = &self.state[2 * h * (w.cells.len() - 1)..2 * h * (w.cells.len() - 1) + h];
+        let mut y = 0.0f32;
+        for (wv, hv) in w.head_w.iter().zip(last) {
+            y += wv * hv;
+        }
+        y + w.head_b
+    }
+}

@@ -1,0 +1,53 @@
+//! `LoadOptions`: the one place where load-time choices live (activation mode, limits, ...).
+
+/// Upper bounds checked before anything is allocated, because a `.nam` is an untrusted download.
+/// The defaults are far above every published model (the largest A1/A2 presets have ~14k weights
+/// and a receptive field of 6347 samples).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Size of the JSON text in bytes.
+    pub max_json_bytes: usize,
+    /// Total number of weights in the file.
+    pub max_weights: usize,
+    /// Channels (width) of any layer, hidden size of an LSTM.
+    pub max_channels: usize,
+    /// Kernel size of any convolution.
+    pub max_kernel_size: usize,
+    /// Receptive field in samples (sets the size of the convolution histories).
+    pub max_receptive_field: usize,
+    /// Layers in the whole model (WaveNet layers, LSTM layers).
+    pub max_layers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_json_bytes: 256 << 20,
+            max_weights: 50_000_000,
+            max_channels: 1024,
+            max_kernel_size: 1024,
+            max_receptive_field: 1 << 22,
+            max_layers: 4096,
+        }
+    }
+}
+
+/// Options for building a [`crate::Model`] from a parsed file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoadOptions {
+    /// Replace exact `tanh` by NAM Core's rational approximation (`Fasttanh`), as NAM Core does for
+    /// models built after `enable_fast_tanh()`. Off by default: exact output is the contract.
+    pub fast_tanh: bool,
+    /// Resource limits checked while parsing and building.
+    pub limits: Limits,
+}
+
+impl LoadOptions {
+    pub(crate) fn check_limit(&self, what: &str, limit: usize, got: usize) -> crate::Result<()> {
+        if got > limit {
+            Err(crate::NamError::Limit { what: what.to_string(), limit: limit as u64, got: got as u64 })
+        } else {
+            Ok(())
+        }
+    }
+}

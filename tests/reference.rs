@@ -1,0 +1,57 @@
+//! Parity against NAM Core's own renders of its example models (`../shared/reference`): the
+//! output of every model this build supports must match from the first sample; the others must
+//! be refused with `Unsupported` (never silently run wrong).
+
+mod common;
+
+use nam_rs::{Model, NamError, NamModel};
+
+fn render(dir: &std::path::Path, name: &str, input: &[f32]) -> Vec<f32> {
+    let nam = NamModel::from_file(dir.join("models").join(format!("{name}.nam"))).expect("load");
+    let mut model = Model::from_nam(&nam).expect("build");
+    let mut out = input.to_vec();
+    // NAM Core renders in 64-frame blocks; block size must not matter.
+    for block in out.chunks_mut(64) {
+        model.process_buffer(block);
+    }
+    out
+}
+
+/// Models in scope and the relative tolerance their comparison uses. The contract is 1e-5. The
+/// trained A1 "standard" model (`wavenet_a1_standard` = `my_model`) is so sensitive to float32
+/// rounding that NAM Core's own render (built `-Ofast`) is 2.3e-5 away from a float64 evaluation
+/// of the same network, so no float32 implementation can be held to 1e-5 of that render: measured
+/// here, ours is 3.1e-5 from float64 and 3.0e-5 from Core. The bound for it is 5e-5 (the
+/// float32 noise floor of this model, not slack for a wrong computation: a wrong weight or a
+/// missing prewarm moves the output by >1e-3). See docs/compatibility.md.
+const REFERENCE_MODELS: [(&str, f32); 4] =
+    [("lstm", 1e-5), ("wavenet", 1e-5), ("wavenet_a1_standard", 5e-5), ("my_model", 5e-5)];
+
+#[test]
+fn core_example_models_match_core_renders() {
+    let Some(dir) = common::reference_dir() else {
+        eprintln!("SKIPPED: ../shared/reference not found (set NAM_RS_REFERENCE_DIR to run NAM Core parity)");
+        return;
+    };
+    let (_, input) = common::read_npy(&dir.join("input.npy"));
+    for (name, tolerance) in REFERENCE_MODELS {
+        let (_, expected) = common::read_npy(&dir.join("outputs").join(format!("{name}.core.npy")));
+        let got = render(&dir, name, &input);
+        common::assert_parity_tol(name, &got, &expected, tolerance);
+    }
+}
+
+#[test]
+fn core_example_models_outside_this_release_are_refused() {
+    let Some(dir) = common::reference_dir() else {
+        eprintln!("SKIPPED: ../shared/reference not found");
+        return;
+    };
+    for name in ["A2", "slimmable_container", "slimmable_wavenet", "wavenet_a2_max", "wavenet_condition_dsp"] {
+        let nam = NamModel::from_file(dir.join("models").join(format!("{name}.nam"))).expect("file-level parse");
+        match Model::from_nam(&nam) {
+            Err(NamError::Unsupported { feature }) => assert!(!feature.is_empty()),
+            other => panic!("{name}: expected Unsupported, got {other:?}"),
+        }
+    }
+}
