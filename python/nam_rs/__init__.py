@@ -1,0 +1,81 @@
+"""nam_rs: run Neural Amp Modeler (.nam) models fast and exactly, without PyTorch.
+
+>>> import numpy as np, nam_rs
+>>> model = nam_rs.load("amp.nam")          # doctest: +SKIP
+>>> y = model.process(x)                    # doctest: +SKIP
+>>> model.process(x, out=x)                 # in place, GIL released  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+
+from nam_rs._core import DEFAULT_GIL_THRESHOLD, Model, _load, _loads
+from nam_rs._errors import (
+    NamBusyError,
+    NamError,
+    NamFormatError,
+    NamLimitError,
+    NamVersionError,
+    NamVersionWarning,
+    UnsupportedModelError,
+)
+
+__all__ = [
+    "DEFAULT_GIL_THRESHOLD",
+    "Model",
+    "NamBusyError",
+    "NamError",
+    "NamFormatError",
+    "NamLimitError",
+    "NamVersionError",
+    "NamVersionWarning",
+    "UnsupportedModelError",
+    "load",
+    "loads",
+]
+
+__version__ = "0.1.0"
+
+
+def _finish(model: Model, gil_threshold: int | None) -> Model:
+    for message in model.warnings:
+        warnings.warn(message, NamVersionWarning, stacklevel=3)
+    if gil_threshold is not None:
+        model.gil_threshold = gil_threshold
+    return model
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    fast_tanh: bool = False,
+    limits: Mapping[str, int] | None = None,
+    gil_threshold: int | None = None,
+) -> Model:
+    """Load a .nam file into a ready-to-run, prewarmed model.
+
+    Args:
+        path: the .nam file.
+        fast_tanh: use NAM Core's fast tanh approximation instead of exact tanh (off: exact output).
+        limits: raise resource limits for trusted files, e.g. ``{"max_weights": 100_000_000}``.
+        gil_threshold: frames from which ``process`` releases the GIL (default ``DEFAULT_GIL_THRESHOLD``).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        NamFormatError, NamVersionError, UnsupportedModelError, NamLimitError: the file cannot be run.
+    """
+    return _finish(_load(os.fspath(path), fast_tanh=fast_tanh, limits=dict(limits) if limits else None), gil_threshold)
+
+
+def loads(
+    data: str | bytes,
+    *,
+    fast_tanh: bool = False,
+    limits: Mapping[str, int] | None = None,
+    gil_threshold: int | None = None,
+) -> Model:
+    """Load a model from the JSON text of a .nam file (str or bytes); same options as :func:`load`."""
+    return _finish(_loads(data, fast_tanh=fast_tanh, limits=dict(limits) if limits else None), gil_threshold)

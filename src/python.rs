@@ -1,0 +1,409 @@
+//! PyO3 bindings (`nam_rs._core`). The one place where Rust errors become Python exceptions
+//! (`to_py_err`) and where NumPy buffers are checked before the kernels see them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use numpy::npyffi::NPY_ARRAY_WRITEABLE;
+use numpy::{PyArray1, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::{LoadOptions, Model, NamError, NamModel};
+
+pyo3::import_exception!(nam_rs._errors, NamFormatError);
+pyo3::import_exception!(nam_rs._errors, NamVersionError);
+pyo3::import_exception!(nam_rs._errors, UnsupportedModelError);
+pyo3::import_exception!(nam_rs._errors, NamLimitError);
+pyo3::import_exception!(nam_rs._errors, NamBusyError);
+
+/// Maps every core error to its Python class.
+fn to_py_err(err: NamError) -> PyErr {
+    let message = err.to_string();
+    match err.root() {
+        NamError::Io { path, kind, .. } => {
+            if *kind == std::io::ErrorKind::NotFound {
+                PyFileNotFoundError::new_err((2, "No such file or directory".to_string(), path.clone()))
+            } else {
+                PyOSError::new_err(message)
+            }
+        }
+        NamError::Version { .. } => NamVersionError::new_err(message),
+        NamError::Unsupported { .. } => UnsupportedModelError::new_err(message),
+        NamError::Limit { .. } => NamLimitError::new_err(message),
+        NamError::Buffer { .. } => PyValueError::new_err(message),
+        _ => NamFormatError::new_err(message),
+    }
+}
+
+/// What the file said, kept beside the runnable model.
+struct FileInfo {
+    version: String,
+    architecture: String,
+    sample_rate: Option<f64>,
+    metadata: crate::Metadata,
+    warnings: Vec<String>,
+    num_weights: usize,
+}
+
+/// A loaded `.nam` model with its streaming state.
+#[pyclass(name = "Model", module = "nam_rs")]
+pub struct PyModel {
+    model: Model,
+    info: Arc<FileInfo>,
+    gil_threshold: usize,
+}
+
+/// Frames above which `process` releases the GIL. Re-taking the GIL can wait a whole switch
+/// interval (5 ms), which would make a small real-time block miss its deadline, so small calls
+/// keep it.
+const DEFAULT_GIL_THRESHOLD: usize = 4096;
+
+fn options_from(fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<LoadOptions> {
+    let mut options = LoadOptions { fast_tanh, ..LoadOptions::default() };
+    if let Some(limits) = limits {
+        for (key, value) in limits.iter() {
+            let key: String = key.extract()?;
+            let value: usize = value.extract().map_err(|_| PyTypeError::new_err(format!("limits[{key:?}] must be a non-negative int")))?;
+            let l = &mut options.limits;
+            let slot = match key.as_str() {
+                "max_json_bytes" => &mut l.max_json_bytes,
+                "max_weights" => &mut l.max_weights,
+                "max_channels" => &mut l.max_channels,
+                "max_kernel_size" => &mut l.max_kernel_size,
+                "max_receptive_field" => &mut l.max_receptive_field,
+                "max_layers" => &mut l.max_layers,
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "unknown limit {other:?}; known: max_json_bytes, max_weights, max_channels, max_kernel_size, \
+                         max_receptive_field, max_layers"
+                    )))
+                }
+            };
+            *slot = value;
+        }
+    }
+    Ok(options)
+}
+
+fn build(py: Python<'_>, nam: NamModel, options: &LoadOptions) -> PyResult<PyModel> {
+    let model = py.detach(|| Model::from_nam_with(&nam, options)).map_err(to_py_err)?;
+    let info = FileInfo {
+        version: nam.version.clone(),
+        architecture: nam.architecture.clone(),
+        sample_rate: nam.sample_rate,
+        warnings: nam.warnings().to_vec(),
+        num_weights: nam.weights.len(),
+        metadata: nam.metadata,
+    };
+    Ok(PyModel { model, info: Arc::new(info), gil_threshold: DEFAULT_GIL_THRESHOLD })
+}
+
+/// Loads a `.nam` file (use `nam_rs.load`, which also emits the file's warnings).
+#[pyfunction]
+#[pyo3(signature = (path, *, fast_tanh = false, limits = None))]
+fn _load(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<PyModel> {
+    let options = options_from(fast_tanh, limits)?;
+    let nam = py.detach(|| NamModel::from_file_with_limits(&path, &options.limits)).map_err(to_py_err)?;
+    build(py, nam, &options).map_err(|e| {
+        // Name the file in build errors too.
+        let text = format!("{}: {}", path.display(), e.value(py));
+        PyErr::from_type(e.get_type(py), text)
+    })
+}
+
+/// Loads a model from the JSON text (str or bytes) of a `.nam` file.
+#[pyfunction]
+#[pyo3(signature = (data, *, fast_tanh = false, limits = None))]
+fn _loads(py: Python<'_>, data: &Bound<'_, PyAny>, fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<PyModel> {
+    let options = options_from(fast_tanh, limits)?;
+    let nam = if let Ok(s) = data.cast::<PyString>() {
+        let text = s.to_cow()?;
+        NamModel::from_slice_with_limits(text.as_bytes(), &options.limits)
+    } else if let Ok(b) = data.cast::<PyBytes>() {
+        NamModel::from_slice_with_limits(b.as_bytes(), &options.limits)
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "expected the .nam JSON as str or bytes, got {}",
+            data.get_type().name()?
+        )));
+    }
+    .map_err(to_py_err)?;
+    build(py, nam, &options)
+}
+
+/// A float32 1-D C-contiguous view of `x`: `x` itself when it already is one, else a converted
+/// copy (float64, non-contiguous, ...). Anything that is not a 1-D array of floats is refused.
+fn as_f32_array<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    let Ok(arr) = x.cast::<PyUntypedArray>() else {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a numpy.ndarray of float32 with shape (n,), got {}",
+            x.get_type().name()?
+        )));
+    };
+    if arr.ndim() != 1 {
+        return Err(PyValueError::new_err(format!(
+            "{what} must be 1-D with shape (n,) (one channel), got shape {:?}",
+            arr.shape()
+        )));
+    }
+    let dtype = arr.dtype();
+    if dtype.is_equiv_to(&numpy::dtype::<f32>(py)) && arr.is_c_contiguous() {
+        if let Ok(a) = x.cast::<PyArray1<f32>>() {
+            if (a.data() as usize) % std::mem::align_of::<f32>() == 0 {
+                return Ok(a.clone());
+            }
+        }
+    }
+    if dtype.kind() != b'f' {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must hold float32 samples (other float types are converted), got dtype {}",
+            dtype.str()?
+        )));
+    }
+    let np = py.import("numpy")?;
+    let converted = np.call_method1("ascontiguousarray", (x, "float32"))?;
+    Ok(converted.cast_into::<PyArray1<f32>>()?)
+}
+
+fn is_writeable(arr: &Bound<'_, PyArray1<f32>>) -> bool {
+    // SAFETY: `arr` is a live ndarray; reading its flags field is what numpy's own macros do.
+    unsafe { (*arr.as_array_ptr()).flags & NPY_ARRAY_WRITEABLE != 0 }
+}
+
+#[pymethods]
+impl PyModel {
+    /// Processes `x` (float32, shape `(n,)`) and returns the output. Streaming: the state carries
+    /// over between calls. `out` may be `x` itself (in place, no copy, no allocation) or another
+    /// float32 array of the same length. Other float dtypes and non-contiguous input are accepted
+    /// with a copy. The GIL is released for calls of at least `gil_threshold` frames.
+    #[pyo3(signature = (x, out = None))]
+    fn process<'py>(
+        slf: &Bound<'py, Self>,
+        x: &Bound<'py, PyAny>,
+        out: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let py = slf.py();
+        let mut this = slf.try_borrow_mut().map_err(|_| {
+            NamBusyError::new_err("this model is being used by another thread; use model.copy() for each thread")
+        })?;
+        let input = as_f32_array(py, x, "x")?;
+        let output = match out {
+            None => PyArray1::<f32>::zeros(py, input.len(), false),
+            Some(o) => {
+                let Ok(o) = o.cast::<PyArray1<f32>>() else {
+                    return Err(PyTypeError::new_err(format!(
+                        "out must be a writeable float32 numpy array of shape ({},), got {}",
+                        input.len(),
+                        describe(o)?
+                    )));
+                };
+                if !o.is_c_contiguous() {
+                    return Err(PyValueError::new_err("out must be C-contiguous"));
+                }
+                if !is_writeable(o) {
+                    return Err(PyValueError::new_err("out is read-only"));
+                }
+                if o.len() != input.len() {
+                    return Err(PyValueError::new_err(format!(
+                        "out has {} samples but x has {}; they must have the same length",
+                        o.len(),
+                        input.len()
+                    )));
+                }
+                o.clone()
+            }
+        };
+        let n = input.len();
+        let src = input.data() as *const f32;
+        let dst = output.data();
+        if (dst as usize) % std::mem::align_of::<f32>() != 0 {
+            return Err(PyValueError::new_err("out is not aligned for float32"));
+        }
+        // SAFETY: both arrays are live, C-contiguous float32 of length n (checked above) and
+        // referenced by this frame; `copy` is a memmove, so overlapping x/out is handled, and after
+        // it only `dst` is used.
+        let buffer: &mut [f32] = unsafe {
+            if src != dst as *const f32 {
+                std::ptr::copy(src, dst, n);
+            }
+            std::slice::from_raw_parts_mut(dst, n)
+        };
+        let release_gil = n >= this.gil_threshold;
+        let model = &mut this.model;
+        if release_gil {
+            py.detach(|| model.process_buffer(buffer));
+        } else {
+            model.process_buffer(buffer);
+        }
+        Ok(output)
+    }
+
+    /// Same as `process`.
+    #[pyo3(signature = (x, out = None))]
+    fn __call__<'py>(
+        slf: &Bound<'py, Self>,
+        x: &Bound<'py, PyAny>,
+        out: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        Self::process(slf, x, out)
+    }
+
+    /// Processes one sample.
+    fn process_sample(&mut self, x: f32) -> f32 {
+        self.model.process_sample(x)
+    }
+
+    /// Renders a whole signal from the prewarmed start state without touching the streaming state.
+    fn render<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let input = as_f32_array(py, x, "x")?;
+        let output = PyArray1::<f32>::zeros(py, input.len(), false);
+        {
+            let src = input.readonly();
+            let src = src.as_slice()?;
+            // SAFETY: `output` was just created here and nobody else can see it yet.
+            let dst = unsafe { output.as_slice_mut()? };
+            let model = &self.model;
+            py.detach(|| model.render_into(src, dst)).map_err(to_py_err)?;
+        }
+        Ok(output)
+    }
+
+    /// Back to the prewarmed start state (allocation-free).
+    fn reset(&mut self) {
+        self.model.reset();
+    }
+
+    /// NAM Core's `prewarm()`: feed silence from the current state (see the docs for LSTM).
+    fn prewarm(&mut self) {
+        self.model.prewarm();
+    }
+
+    /// A new model sharing the weights, in the prewarmed start state.
+    fn copy(&self) -> PyModel {
+        PyModel { model: self.model.clone(), info: Arc::clone(&self.info), gil_threshold: self.gil_threshold }
+    }
+
+    fn __copy__(&self) -> PyModel {
+        self.copy()
+    }
+
+    fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> PyModel {
+        self.copy()
+    }
+
+    #[getter]
+    fn architecture(&self) -> &str {
+        &self.info.architecture
+    }
+
+    #[getter]
+    fn version(&self) -> &str {
+        &self.info.version
+    }
+
+    /// The rate the model was trained at, or None when the file does not say.
+    #[getter]
+    fn sample_rate(&self) -> Option<f64> {
+        self.info.sample_rate
+    }
+
+    #[getter]
+    fn receptive_field(&self) -> usize {
+        self.model.receptive_field()
+    }
+
+    #[getter]
+    fn prewarm_samples(&self) -> usize {
+        self.model.prewarm_samples()
+    }
+
+    #[getter]
+    fn num_input_channels(&self) -> usize {
+        self.model.num_input_channels()
+    }
+
+    #[getter]
+    fn num_output_channels(&self) -> usize {
+        self.model.num_output_channels()
+    }
+
+    #[getter]
+    fn num_weights(&self) -> usize {
+        self.info.num_weights
+    }
+
+    /// The file's `metadata` object as a dict (empty when absent).
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let text = serde_json::Value::Object(self.info.metadata.raw.clone()).to_string();
+        py.import("json")?.call_method1("loads", (text,))
+    }
+
+    #[getter]
+    fn loudness(&self) -> Option<f64> {
+        self.info.metadata.loudness
+    }
+
+    #[getter]
+    fn input_level_dbu(&self) -> Option<f64> {
+        self.info.metadata.input_level_dbu
+    }
+
+    #[getter]
+    fn output_level_dbu(&self) -> Option<f64> {
+        self.info.metadata.output_level_dbu
+    }
+
+    #[getter]
+    fn gain(&self) -> Option<f64> {
+        self.info.metadata.gain
+    }
+
+    /// Warnings from reading the file (e.g. a version newer than 0.7.0).
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.info.warnings.clone()
+    }
+
+    /// Frames from which `process` releases the GIL.
+    #[getter]
+    fn get_gil_threshold(&self) -> usize {
+        self.gil_threshold
+    }
+
+    #[setter]
+    fn set_gil_threshold(&mut self, frames: usize) {
+        self.gil_threshold = frames;
+    }
+
+    fn __repr__(&self) -> String {
+        let rate = self.info.sample_rate.map_or("unknown rate".to_string(), |r| format!("{r} Hz"));
+        let name = self.info.metadata.name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
+        format!(
+            "<nam_rs.Model{name} {} (file version {}), {rate}, receptive field {}, {} weights>",
+            self.info.architecture,
+            self.info.version,
+            self.model.receptive_field(),
+            self.info.num_weights
+        )
+    }
+}
+
+fn describe(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(arr) = obj.cast::<PyUntypedArray>() {
+        Ok(format!("an array of dtype {} and shape {:?}", arr.dtype().str()?, arr.shape()))
+    } else {
+        Ok(obj.get_type().name()?.to_string())
+    }
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyModel>()?;
+    m.add_function(wrap_pyfunction!(_load, m)?)?;
+    m.add_function(wrap_pyfunction!(_loads, m)?)?;
+    m.add("DEFAULT_GIL_THRESHOLD", DEFAULT_GIL_THRESHOLD)?;
+    Ok(())
+}
