@@ -12,17 +12,27 @@ pub enum Activation {
     /// Clamp to [-1, 1]. NAM Core ignores the trainer's `min_val`/`max_val`, and so do we.
     Hardtanh,
     ReLU,
-    LeakyReLU { negative_slope: f32 },
+    LeakyReLU {
+        negative_slope: f32,
+    },
     /// Leaky ReLU with one slope per channel (a single slope is stored as a list of one).
-    PReLU { negative_slopes: Vec<f32> },
+    PReLU {
+        negative_slopes: Vec<f32>,
+    },
     Sigmoid,
     SiLU,
     Hardswish,
-    LeakyHardtanh { min_val: f32, max_val: f32, min_slope: f32, max_slope: f32 },
+    LeakyHardtanh {
+        min_val: f32,
+        max_val: f32,
+        min_slope: f32,
+        max_slope: f32,
+    },
     Softsign,
 }
 
-const NAMES: &str = "Tanh, Hardtanh, Fasttanh, ReLU, LeakyReLU, PReLU, Sigmoid, SiLU, Hardswish, LeakyHardtanh, Softsign";
+const NAMES: &str =
+    "Tanh, Hardtanh, Fasttanh, ReLU, LeakyReLU, PReLU, Sigmoid, SiLU, Hardswish, LeakyHardtanh, Softsign";
 
 impl Activation {
     /// Reads an activation config. `fast_tanh` swaps `Tanh` for `Fasttanh` (NAM Core's global switch).

@@ -72,7 +72,10 @@ impl fmt::Display for NamError {
                 if got > expected { "too many" } else { "too few" }
             ),
             NamError::NonFiniteWeight { index } => {
-                write!(f, "weights[{index}]: expected a finite float32 value, got NaN, infinity or an out-of-range number")
+                write!(
+                    f,
+                    "weights[{index}]: expected a finite float32 value, got NaN, infinity or an out-of-range number"
+                )
             }
             NamError::Version { version, message } => write!(f, "version {version:?}: {message}"),
             NamError::Unsupported { feature } => write!(f, "unsupported model feature: {feature}"),

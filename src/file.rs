@@ -98,7 +98,8 @@ impl NamModel {
         let io_err = |e: std::io::Error| NamError::Io { path: shown.clone(), kind: e.kind(), message: e.to_string() };
         let size = std::fs::metadata(path).map_err(io_err)?.len();
         if size > limits.max_json_bytes as u64 {
-            let e = NamError::Limit { what: "file size in bytes".into(), limit: limits.max_json_bytes as u64, got: size };
+            let e =
+                NamError::Limit { what: "file size in bytes".into(), limit: limits.max_json_bytes as u64, got: size };
             return Err(e.in_file(&shown));
         }
         let bytes = std::fs::read(path).map_err(io_err)?;
@@ -152,7 +153,15 @@ impl NamModel {
             }
         };
         let metadata = Metadata::parse(root.get_some("metadata"))?;
-        Ok(NamModel { version: version_text, architecture, config: config.value.clone(), weights, sample_rate, metadata, warnings })
+        Ok(NamModel {
+            version: version_text,
+            architecture,
+            config: config.value.clone(),
+            weights,
+            sample_rate,
+            metadata,
+            warnings,
+        })
     }
 
     /// Warnings raised while reading (e.g. a version newer than 0.7.0). Nothing is printed.

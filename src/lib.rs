@@ -13,6 +13,9 @@
 //! from the first sample. Real-time safety: `process*`, `reset` and `prewarm` never allocate,
 //! lock or make system calls; all memory is allocated when the model is built.
 
+// Nothing derived from file content may panic: no unwrap/expect in the library (tests may).
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
 mod activation;
 mod conv;
 mod error;
@@ -33,5 +36,5 @@ pub use file::{NamModel, Version, EARLIEST_VERSION, LATEST_VERSION};
 pub use lstm::Lstm;
 pub use metadata::Metadata;
 pub use model::Model;
-pub use options::{LoadOptions, Limits};
+pub use options::{Limits, LoadOptions};
 pub use wavenet::WaveNet;

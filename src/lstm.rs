@@ -59,7 +59,12 @@ const CORE_RESET_BLOCK: usize = 64;
 
 impl Lstm {
     /// Builds an LSTM and prewarms it exactly as NAM Core's first `Reset(sr, 64)` does.
-    pub fn new(config: &serde_json::Value, weights: &[f32], sample_rate: Option<f64>, options: &LoadOptions) -> Result<Lstm> {
+    pub fn new(
+        config: &serde_json::Value,
+        weights: &[f32],
+        sample_rate: Option<f64>,
+        options: &LoadOptions,
+    ) -> Result<Lstm> {
         let root = Field::new(config, "config").object()?;
         let limits = &options.limits;
         let layers = root.req("num_layers")?.usize()?;
@@ -76,7 +81,10 @@ impl Lstm {
             }
         }
         if input_size != 1 {
-            return Err(NamError::format("config.input_size", format!("expected 1 (one input channel), got {input_size}")));
+            return Err(NamError::format(
+                "config.input_size",
+                format!("expected 1 (one input channel), got {input_size}"),
+            ));
         }
         if layers == 0 {
             return Err(NamError::unsupported("an LSTM with zero layers (config.num_layers = 0)"));
@@ -108,7 +116,15 @@ impl Lstm {
         reader.finish()?;
 
         let prewarm = core_prewarm_samples(sample_rate).div_ceil(CORE_RESET_BLOCK) * CORE_RESET_BLOCK;
-        let weights = Arc::new(Weights { hidden, cells, head_w, head_b, initial_state, prewarm_samples: prewarm, fast_tanh: options.fast_tanh });
+        let weights = Arc::new(Weights {
+            hidden,
+            cells,
+            head_w,
+            head_b,
+            initial_state,
+            prewarm_samples: prewarm,
+            fast_tanh: options.fast_tanh,
+        });
         let mut model = Lstm {
             state: weights.initial_state.clone(),
             snapshot: weights.initial_state.clone(),

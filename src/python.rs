@@ -65,7 +65,9 @@ fn options_from(fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult
     if let Some(limits) = limits {
         for (key, value) in limits.iter() {
             let key: String = key.extract()?;
-            let value: usize = value.extract().map_err(|_| PyTypeError::new_err(format!("limits[{key:?}] must be a non-negative int")))?;
+            let value: usize = value
+                .extract()
+                .map_err(|_| PyTypeError::new_err(format!("limits[{key:?}] must be a non-negative int")))?;
             let l = &mut options.limits;
             let slot = match key.as_str() {
                 "max_json_bytes" => &mut l.max_json_bytes,
@@ -116,7 +118,12 @@ fn _load(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bound<'
 /// Loads a model from the JSON text (str or bytes) of a `.nam` file.
 #[pyfunction]
 #[pyo3(signature = (data, *, fast_tanh = false, limits = None))]
-fn _loads(py: Python<'_>, data: &Bound<'_, PyAny>, fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<PyModel> {
+fn _loads(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    fast_tanh: bool,
+    limits: Option<&Bound<'_, PyDict>>,
+) -> PyResult<PyModel> {
     let options = options_from(fast_tanh, limits)?;
     let nam = if let Ok(s) = data.cast::<PyString>() {
         let text = s.to_cow()?;
@@ -225,7 +232,7 @@ impl PyModel {
         // referenced by this frame; `copy` is a memmove, so overlapping x/out is handled, and after
         // it only `dst` is used.
         let buffer: &mut [f32] = unsafe {
-            if src != dst as *const f32 {
+            if !std::ptr::eq(src, dst) {
                 std::ptr::copy(src, dst, n);
             }
             std::slice::from_raw_parts_mut(dst, n)

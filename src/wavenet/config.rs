@@ -138,7 +138,8 @@ impl WaveNetConfig {
             let at = |key: &str| format!("config.layers[{a}].{key}");
             let expected_input = if a == 0 { in_channels } else { self.arrays[a - 1].channels };
             if array.input_size != expected_input {
-                let source = if a == 0 { "config.in_channels".to_string() } else { format!("layers[{}].channels", a - 1) };
+                let source =
+                    if a == 0 { "config.in_channels".to_string() } else { format!("layers[{}].channels", a - 1) };
                 return Err(NamError::format(
                     at("input_size"),
                     format!("expected {expected_input} (= {source}), got {}", array.input_size),
@@ -147,7 +148,10 @@ impl WaveNetConfig {
             if array.condition_size != in_channels {
                 return Err(NamError::format(
                     at("condition_size"),
-                    format!("expected {in_channels} (the model input, as there is no condition_dsp), got {}", array.condition_size),
+                    format!(
+                        "expected {in_channels} (the model input, as there is no condition_dsp), got {}",
+                        array.condition_size
+                    ),
                 ));
             }
             if a > 0 {
@@ -166,7 +170,9 @@ impl WaveNetConfig {
         }
         let last = self.arrays.last().map_or(1, |a| a.head_size);
         if last != 1 {
-            return Err(NamError::unsupported(format!("multi-channel output (the last layer array's head size is {last})")));
+            return Err(NamError::unsupported(format!(
+                "multi-channel output (the last layer array's head size is {last})"
+            )));
         }
         Ok(())
     }
@@ -259,14 +265,6 @@ fn parse_array(obj: &Obj<'_>, options: &LoadOptions) -> Result<ArrayConfig> {
     };
 
     check_unsupported_a2(obj)?;
-    if bottleneck != channels {
-        // Supported by the kernels, but kept behind the next milestone until it has a parity fixture.
-        return Err(NamError::unsupported(format!(
-            "bottleneck different from channels ({}.bottleneck = {bottleneck}, channels = {channels})",
-            obj.path
-        )));
-    }
-
     Ok(ArrayConfig {
         input_size,
         condition_size,

@@ -82,7 +82,8 @@ impl WaveNet {
             .arrays
             .iter()
             .map(|a| {
-                let layers: usize = a.kernel_sizes.iter().zip(&a.dilations).map(|(k, d)| 2 * (k - 1) * d * a.channels).sum();
+                let layers: usize =
+                    a.kernel_sizes.iter().zip(&a.dilations).map(|(k, d)| 2 * (k - 1) * d * a.channels).sum();
                 layers + 2 * (a.head_kernel_size - 1) * a.head_dilation * a.bottleneck
             })
             .sum();
@@ -107,7 +108,8 @@ impl WaveNet {
                     gating: a.gating[l].clone(),
                 });
             }
-            let head = Conv::read(&mut reader, a.bottleneck, a.head_size, a.head_kernel_size, a.head_dilation, a.head_bias)?;
+            let head =
+                Conv::read(&mut reader, a.bottleneck, a.head_size, a.head_kernel_size, a.head_dilation, a.head_bias)?;
             arrays.push(LayerArray { rechannel, layers, head, channels: a.channels, bottleneck: a.bottleneck });
         }
         // NAM Core uses the last weight, not config.head_scale.

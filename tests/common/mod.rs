@@ -35,10 +35,8 @@ pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
     assert!(header.contains("'fortran_order': False"), "{}: expected C order", path.display());
     let shape_text = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).expect("npy shape");
     let shape: Vec<usize> = shape_text.split(',').filter_map(|s| s.trim().parse().ok()).collect();
-    let data = bytes[offset + header_len..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let data =
+        bytes[offset + header_len..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     (shape, data)
 }
 
@@ -55,7 +53,7 @@ pub fn assert_parity_tol(name: &str, got: &[f32], expected: &[f32], relative: f3
     let (mut worst, mut at) = (0.0f32, 0usize);
     for (i, (g, e)) in got.iter().zip(expected).enumerate() {
         let d = (g - e).abs();
-        if !(d <= worst) {
+        if d > worst || d.is_nan() {
             worst = d;
             at = i;
         }

@@ -1,0 +1,51 @@
+"""Parity of the Python API with the oracles: the PyTorch trainer (committed fixtures) and NAM Core
+(renders in ../shared/reference)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, assert_parity, manifest
+
+import nam_rs
+
+
+@pytest.mark.parametrize("entry", manifest(), ids=lambda e: str(e["name"]))
+def test_trainer_fixture(entry: dict[str, Any], fixture_input: np.ndarray) -> None:
+    model = nam_rs.load(FIXTURES / entry["model"])
+    expected = np.load(FIXTURES / entry["expected"])
+    out = np.empty_like(fixture_input)
+    # 64-frame blocks like a plugin host; block size must not matter.
+    for start in range(0, len(fixture_input), 64):
+        model.process(fixture_input[start : start + 64], out=out[start : start + 64])
+    assert_parity(entry["name"], out, expected)
+    # The offline path and the in-place path give the same numbers.
+    assert np.array_equal(model.render(fixture_input), out)
+    if entry["architecture"] == "WaveNet":
+        assert model.receptive_field == entry["receptive_field"]
+    if entry.get("prewarm_zeros") is not None:
+        assert model.prewarm_samples == entry["prewarm_zeros"]
+
+
+# Tolerances as in tests/reference.rs: the trained A1 standard model's float32 noise floor is above 1e-5.
+CORE_MODELS = [("lstm", 1e-5), ("wavenet", 1e-5), ("wavenet_a1_standard", 5e-5), ("my_model", 5e-5)]
+
+
+@pytest.mark.parametrize(("name", "relative"), CORE_MODELS)
+def test_nam_core_render(name: str, relative: float, reference: Path) -> None:
+    x = np.load(reference / "input.npy")
+    model = nam_rs.load(reference / "models" / f"{name}.nam")
+    y = x.copy()
+    model.process(y, out=y)
+    assert_parity(name, y, np.load(reference / "outputs" / f"{name}.core.npy"), relative)
+
+
+@pytest.mark.parametrize(
+    "name", ["A2", "slimmable_container", "slimmable_wavenet", "wavenet_a2_max", "wavenet_condition_dsp"]
+)
+def test_nam_core_models_of_the_next_release_are_refused(name: str, reference: Path) -> None:
+    with pytest.raises(nam_rs.UnsupportedModelError, match="unsupported model feature"):
+        nam_rs.load(reference / "models" / f"{name}.nam")
