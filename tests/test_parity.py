@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import nam_rs
 import numpy as np
 import pytest
 from conftest import FIXTURES, assert_parity, manifest
-
-import nam_rs
 
 
 @pytest.mark.parametrize("entry", manifest(), ids=lambda e: str(e["name"]))

@@ -6,10 +6,9 @@ import sys
 import threading
 import time
 
+import nam_rs
 import numpy as np
 from conftest import FIXTURES
-
-import nam_rs
 
 
 def _progress_during_call(model: nam_rs.Model, x: np.ndarray) -> int:

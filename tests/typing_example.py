@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import nam_rs
 import numpy as np
 from numpy.typing import NDArray
-
-import nam_rs
 
 
 def reamp(path: str, di: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -15,7 +14,7 @@ def reamp(path: str, di: NDArray[np.float32]) -> NDArray[np.float32]:
     model.reset()
     rate: float | None = model.sample_rate
     field: int = model.receptive_field
-    assert rate is None or rate > 0 and field >= 1
+    assert rate is None or (rate > 0 and field >= 1)
     twin = model.copy()
     return twin.render(out)
 

@@ -5,6 +5,8 @@ from typing import Any, final
 import numpy as np
 from numpy.typing import NDArray
 
+__all__ = ["DEFAULT_GIL_THRESHOLD", "Model", "_load", "_loads"]
+
 DEFAULT_GIL_THRESHOLD: int
 
 @final
