@@ -17,6 +17,7 @@ pyo3::import_exception!(nam_rs._errors, NamVersionError);
 pyo3::import_exception!(nam_rs._errors, UnsupportedModelError);
 pyo3::import_exception!(nam_rs._errors, NamLimitError);
 pyo3::import_exception!(nam_rs._errors, NamBusyError);
+pyo3::import_exception!(nam_rs._errors, NamInternalError);
 
 /// Maps every core error to its Python class.
 fn to_py_err(err: NamError) -> PyErr {
@@ -35,6 +36,19 @@ fn to_py_err(err: NamError) -> PyErr {
         NamError::Buffer { .. } => PyValueError::new_err(message),
         _ => NamFormatError::new_err(message),
     }
+}
+
+/// Runs `f`, turning a panic (a bug: nothing derived from a file should panic) into a `NamError`
+/// so that no panic ever reaches Python as `PanicException` (a `BaseException`).
+fn no_panic<T>(what: &str, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(NamInternalError::new_err(format!("internal error while {what} (please report this bug): {detail}")))
+    })
 }
 
 /// What the file said, kept beside the runnable model.
@@ -106,6 +120,10 @@ fn build(py: Python<'_>, nam: NamModel, options: &LoadOptions) -> PyResult<PyMod
 #[pyfunction]
 #[pyo3(signature = (path, *, fast_tanh = false, limits = None))]
 fn _load(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<PyModel> {
+    no_panic("loading a model", || load_path(py, path, fast_tanh, limits))
+}
+
+fn load_path(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<PyModel> {
     let options = options_from(fast_tanh, limits)?;
     let nam = py.detach(|| NamModel::from_file_with_limits(&path, &options.limits)).map_err(to_py_err)?;
     build(py, nam, &options).map_err(|e| {
@@ -239,11 +257,14 @@ impl PyModel {
         };
         let release_gil = n >= this.gil_threshold;
         let model = &mut this.model;
-        if release_gil {
-            py.detach(|| model.process_buffer(buffer));
-        } else {
-            model.process_buffer(buffer);
-        }
+        no_panic("processing", || {
+            if release_gil {
+                py.detach(|| model.process_buffer(buffer));
+            } else {
+                model.process_buffer(buffer);
+            }
+            Ok(())
+        })?;
         Ok(output)
     }
 

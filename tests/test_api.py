@@ -204,3 +204,37 @@ def test_fast_tanh_option_changes_output_slightly(signal: np.ndarray) -> None:
     fast = nam_rs.load(NANO, fast_tanh=True).process(signal)
     assert not np.array_equal(exact, fast)
     assert np.abs(exact - fast).max() < 1e-2 * max(1.0, float(np.abs(exact).max()))
+
+
+def test_overlapping_out_is_handled_like_a_copy(model: nam_rs.Model, signal: np.ndarray) -> None:
+    expected = model.copy().process(signal[:1000])
+    buf = np.zeros(1100, np.float32)
+    buf[:1000] = signal[:1000]
+    model.process(buf[:1000], out=buf[100:1100])  # out overlaps x, shifted by 100 samples
+    assert np.array_equal(buf[100:1100], expected)
+
+
+def test_in_place_call_allocates_nothing_on_the_python_heap(model: nam_rs.Model, signal: np.ndarray) -> None:
+    import itertools
+    import tracemalloc
+
+    block = signal[:64].copy()
+    model.process(block, out=block)  # warm up caches (method lookup, dtype objects)
+
+    def measure(n: int) -> tuple[int, int]:
+        calls = itertools.repeat(None, n)  # range() would allocate int objects
+        tracemalloc.start()
+        try:
+            start = tracemalloc.get_traced_memory()  # kept alive: its own size is part of the baseline
+            tracemalloc.reset_peak()
+            for _ in calls:
+                model.process(block, out=block)
+            current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return current - start[0], peak - current
+
+    empty_retained, _ = measure(0)
+    retained, temporary = measure(1000)
+    assert retained == empty_retained, f"{retained - empty_retained} bytes retained over 1000 calls"
+    assert temporary == 0, f"{temporary} bytes allocated temporarily by a call"

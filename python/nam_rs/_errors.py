@@ -7,6 +7,7 @@ __all__ = [
     "NamBusyError",
     "NamError",
     "NamFormatError",
+    "NamInternalError",
     "NamLimitError",
     "NamVersionError",
     "NamVersionWarning",
@@ -36,6 +37,10 @@ class NamLimitError(NamError, ValueError):
 
 class NamBusyError(NamError, RuntimeError):
     """The model is being processed by another thread. Give each thread its own ``model.copy()``."""
+
+
+class NamInternalError(NamError, RuntimeError):
+    """A bug in nam_rs (a Rust panic caught at the boundary). Please report it with the file that caused it."""
 
 
 class NamVersionWarning(UserWarning):
