@@ -2,6 +2,7 @@
 
 use crate::error::Result;
 use crate::json::Field;
+use crate::math::{sigmoid_f32, tanh_f32};
 
 /// One activation function, with its parameters read as NAM Core reads them.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +125,7 @@ impl Activation {
             };
         }
         match self {
-            Activation::Tanh => each!(|x| x.tanh()),
+            Activation::Tanh => each!(|x| tanh_f32(*x)),
             Activation::FastTanh => each!(|x| fast_tanh(*x)),
             Activation::Hardtanh => each!(|x| x.clamp(-1.0, 1.0)),
             Activation::ReLU => each!(|x| if *x > 0.0 { *x } else { 0.0 }),
@@ -160,9 +161,9 @@ impl Activation {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    sigmoid_f32(x)
 }
 
 #[inline]

@@ -119,12 +119,22 @@ impl Conv {
     }
 
     /// `y = W_k·x` (`overwrite`) or `y += W_k·x`, where the product is summed over input channels
-    /// in order before it is added to `y`. Output channels go in tiles so the sums vectorise.
+    /// in order before it is added to `y`. Common widths get a fixed-size accumulator that lives in
+    /// registers; every width uses the same summation order, so results do not depend on the path.
     #[inline]
     fn tap(&self, k: usize, x: &[f32], y: &mut [f32], overwrite: bool) {
-        const TILE: usize = 64;
         let co = self.out_channels;
         let w = &self.weights[k * x.len() * co..(k + 1) * x.len() * co];
+        macro_rules! fixed {
+            ($($n:literal)*) => {
+                match co {
+                    $($n => return tap_fixed::<$n>(w, x, y, overwrite),)*
+                    _ => {}
+                }
+            };
+        }
+        fixed!(1 2 3 4 5 6 8 10 12 16 20 24 32);
+        const TILE: usize = 64;
         for tile_start in (0..co).step_by(TILE) {
             let n = TILE.min(co - tile_start);
             let mut acc = [0.0f32; TILE];
@@ -135,14 +145,7 @@ impl Conv {
                     *a += wv * xv;
                 }
             }
-            let y = &mut y[tile_start..tile_start + n];
-            if overwrite {
-                y.copy_from_slice(acc);
-            } else {
-                for (yo, &a) in y.iter_mut().zip(acc.iter()) {
-                    *yo += a;
-                }
-            }
+            store(&mut y[tile_start..tile_start + n], acc, overwrite);
         }
     }
 
@@ -209,6 +212,29 @@ impl Ring {
         let ch = self.channels;
         for f in start - self.history..start {
             self.data.copy_within(start * ch..(start + 1) * ch, f * ch);
+        }
+    }
+}
+
+/// [`Conv::tap`] for `N` output channels: `w` is `[i][N]`.
+#[inline(always)]
+fn tap_fixed<const N: usize>(w: &[f32], x: &[f32], y: &mut [f32], overwrite: bool) {
+    let mut acc = [0.0f32; N];
+    for (row, &xv) in w.chunks_exact(N).zip(x) {
+        for (a, &wv) in acc.iter_mut().zip(row) {
+            *a += wv * xv;
+        }
+    }
+    store(&mut y[..N], &acc, overwrite);
+}
+
+#[inline(always)]
+fn store(y: &mut [f32], acc: &[f32], overwrite: bool) {
+    if overwrite {
+        y.copy_from_slice(acc);
+    } else {
+        for (yo, &a) in y.iter_mut().zip(acc) {
+            *yo += a;
         }
     }
 }

@@ -22,6 +22,7 @@ mod error;
 mod file;
 mod json;
 mod lstm;
+mod math;
 mod metadata;
 mod model;
 mod options;

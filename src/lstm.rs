@@ -7,13 +7,15 @@ use crate::activation::{fast_sigmoid, fast_tanh, sigmoid};
 use crate::conv::WeightReader;
 use crate::error::{NamError, Result};
 use crate::json::Field;
+use crate::math::tanh_f32;
 use crate::options::LoadOptions;
 
 #[derive(Debug)]
 struct Cell {
     input_size: usize,
-    /// `[4H][I+H]` row-major.
-    w: Vec<f32>,
+    /// The file's `[4H][I+H]` matrix stored transposed (`[I+H][4H]`), so the product runs as a
+    /// sum of columns that vectorises over the gates, in the same order as a row-by-row dot product.
+    wt: Vec<f32>,
     b: Vec<f32>,
 }
 
@@ -106,10 +108,17 @@ impl Lstm {
         let mut initial_state = Vec::with_capacity(2 * hidden * layers);
         for l in 0..layers {
             let i = if l == 0 { input_size } else { hidden };
-            let w = reader.take(4 * hidden * (i + hidden))?.to_vec();
+            let (rows, cols) = (4 * hidden, i + hidden);
+            let w = reader.take(rows * cols)?;
+            let mut wt = vec![0.0; rows * cols];
+            for r in 0..rows {
+                for c in 0..cols {
+                    wt[c * rows + r] = w[r * cols + c];
+                }
+            }
             let b = reader.take(4 * hidden)?.to_vec();
             initial_state.extend_from_slice(reader.take(2 * hidden)?);
-            cells.push(Cell { input_size: i, w, b });
+            cells.push(Cell { input_size: i, wt, b });
         }
         let head_w = reader.take(hidden)?.to_vec();
         let head_b = reader.take(1)?[0];
@@ -171,31 +180,21 @@ impl Lstm {
             let cols = cell.input_size + h;
             // [x; h]: layer 0 takes the sample, later layers the new h of the layer below.
             self.xh[cell.input_size..cols].copy_from_slice(hs);
-            for (r, gate) in self.gates.iter_mut().enumerate() {
-                let row = &cell.w[r * cols..(r + 1) * cols];
-                let mut acc = 0.0f32;
-                for (wv, xv) in row.iter().zip(&self.xh[..cols]) {
-                    acc += wv * xv;
+            // gates = W·[x; h] + b (NAM Core: the product first, then the bias).
+            let rows = 4 * h;
+            self.gates.fill(0.0);
+            for (col, &xv) in cell.wt.chunks_exact(rows).zip(&self.xh[..cols]) {
+                for (g, &wv) in self.gates.iter_mut().zip(col) {
+                    *g += wv * xv;
                 }
-                *gate = acc + cell.b[r];
             }
-            let (gi, rest) = self.gates.split_at(h);
-            let (gf, rest) = rest.split_at(h);
-            let (gg, go) = rest.split_at(h);
+            for (g, &bv) in self.gates.iter_mut().zip(&cell.b) {
+                *g += bv;
+            }
             if w.fast_tanh {
-                for j in 0..h {
-                    cs[j] = fast_sigmoid(gf[j]) * cs[j] + fast_sigmoid(gi[j]) * fast_tanh(gg[j]);
-                }
-                for j in 0..h {
-                    hs[j] = fast_sigmoid(go[j]) * fast_tanh(cs[j]);
-                }
+                update_cell(&mut self.gates, cs, hs, fast_sigmoid, fast_tanh);
             } else {
-                for j in 0..h {
-                    cs[j] = sigmoid(gf[j]) * cs[j] + sigmoid(gi[j]) * gg[j].tanh();
-                }
-                for j in 0..h {
-                    hs[j] = sigmoid(go[j]) * cs[j].tanh();
-                }
+                update_cell(&mut self.gates, cs, hs, sigmoid, tanh_f32);
             }
             // The next layer's input is this layer's new h.
             self.xh[..h].copy_from_slice(hs);
@@ -206,5 +205,24 @@ impl Lstm {
             y += wv * hv;
         }
         y + w.head_b
+    }
+}
+
+/// NAM Core's cell update, c = σ(f)·c + σ(i)·tanh(g), h = σ(o)·tanh(c), with each activation run
+/// as its own loop over a contiguous block so it vectorises (generic, so the maths is inlined).
+#[inline(always)]
+fn update_cell(gates: &mut [f32], c: &mut [f32], h: &mut [f32], sig: impl Fn(f32) -> f32, tanh: impl Fn(f32) -> f32) {
+    let n = c.len();
+    let (ifg, go) = gates.split_at_mut(3 * n);
+    let (gate_if, gg) = ifg.split_at_mut(2 * n);
+    gate_if.iter_mut().for_each(|v| *v = sig(*v));
+    gg.iter_mut().for_each(|v| *v = tanh(*v));
+    go.iter_mut().for_each(|v| *v = sig(*v));
+    let (gi, gf) = gate_if.split_at(n);
+    for j in 0..n {
+        c[j] = gf[j] * c[j] + gi[j] * gg[j];
+    }
+    for j in 0..n {
+        h[j] = go[j] * tanh(c[j]);
     }
 }
