@@ -126,7 +126,7 @@ impl NamModel {
             line: e.line(),
             column: e.column(),
         })?;
-        Self::from_value(&value, "", limits)
+        Self::from_value(&value, "(top level)", limits)
     }
 
     /// Builds from an already parsed JSON object; `path` prefixes field names in errors (used for

@@ -18,6 +18,7 @@ pub(crate) fn describe(value: &Value) -> String {
                 format!("the string {s:?}")
             }
         }
+        Value::Array(a) if a.len() == 1 => "an array of 1 item".to_string(),
         Value::Array(a) => format!("an array of {} items", a.len()),
         Value::Object(_) => "an object".to_string(),
     }
@@ -117,7 +118,7 @@ pub(crate) struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     fn child_path(&self, key: &str) -> String {
-        if self.path.is_empty() {
+        if self.path.is_empty() || self.path == "(top level)" {
             key.to_string()
         } else {
             format!("{}.{key}", self.path)

@@ -51,7 +51,8 @@ fn core_prewarm_samples(sample_rate: Option<f64>) -> usize {
     if half <= 0.0 {
         1
     } else {
-        half as usize
+        // Saturates for absurd rates; the caller checks the limit.
+        half.min(u32::MAX as f64) as usize
     }
 }
 
@@ -124,7 +125,10 @@ impl Lstm {
         let head_b = reader.take(1)?[0];
         reader.finish()?;
 
-        let prewarm = core_prewarm_samples(sample_rate).div_ceil(CORE_RESET_BLOCK) * CORE_RESET_BLOCK;
+        // Bounded before the loop: a hostile sample_rate must not make loading take forever.
+        let core = core_prewarm_samples(sample_rate);
+        options.check_limit("LSTM prewarm length (half a second at sample_rate)", limits.max_prewarm_samples, core)?;
+        let prewarm = core.div_ceil(CORE_RESET_BLOCK) * CORE_RESET_BLOCK;
         let weights = Arc::new(Weights {
             hidden,
             cells,

@@ -17,6 +17,8 @@ pub struct Limits {
     pub max_receptive_field: usize,
     /// Layers in the whole model (WaveNet layers, LSTM layers).
     pub max_layers: usize,
+    /// Zeros an LSTM is fed at load (half a second at its sample rate): 2²² covers rates up to 8 MHz.
+    pub max_prewarm_samples: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +30,7 @@ impl Default for Limits {
             max_kernel_size: 1024,
             max_receptive_field: 1 << 22,
             max_layers: 4096,
+            max_prewarm_samples: 1 << 22,
         }
     }
 }

@@ -90,10 +90,11 @@ fn options_from(fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult
                 "max_kernel_size" => &mut l.max_kernel_size,
                 "max_receptive_field" => &mut l.max_receptive_field,
                 "max_layers" => &mut l.max_layers,
+                "max_prewarm_samples" => &mut l.max_prewarm_samples,
                 other => {
                     return Err(PyValueError::new_err(format!(
                         "unknown limit {other:?}; known: max_json_bytes, max_weights, max_channels, max_kernel_size, \
-                         max_receptive_field, max_layers"
+                         max_receptive_field, max_layers, max_prewarm_samples"
                     )))
                 }
             };
