@@ -114,6 +114,7 @@ impl Activation {
 
     /// Applies the activation in place to channels `0..width` of each of `frames` frames laid out
     /// with `stride` floats per frame.
+    #[inline(always)]
     pub(crate) fn apply(&self, data: &mut [f32], frames: usize, stride: usize, width: usize) {
         macro_rules! each {
             (|$x:ident| $body:expr) => {
@@ -149,6 +150,7 @@ impl Activation {
     }
 
     /// The activation of one value (PReLU uses the slope of `channel`).
+    #[inline(always)]
     pub(crate) fn apply_one(&self, x: f32, channel: usize) -> f32 {
         let mut v = [x];
         match self {
@@ -166,7 +168,7 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
     sigmoid_f32(x)
 }
 
-#[inline]
+#[inline(always)]
 fn leaky_relu(x: f32, slope: f32) -> f32 {
     if x > 0.0 {
         x
@@ -175,14 +177,14 @@ fn leaky_relu(x: f32, slope: f32) -> f32 {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn hardswish(x: f32) -> f32 {
     // Same operation order as NAM Core: x * clamp(x + 3, 0, 6) * (1/6).
     let clamped = (x + 3.0).clamp(0.0, 6.0);
     x * clamped * (1.0 / 6.0)
 }
 
-#[inline]
+#[inline(always)]
 fn leaky_hardtanh(x: f32, min_val: f32, max_val: f32, min_slope: f32, max_slope: f32) -> f32 {
     if x < min_val {
         (x - min_val) * min_slope + min_val
@@ -194,7 +196,7 @@ fn leaky_hardtanh(x: f32, min_val: f32, max_val: f32, min_slope: f32, max_slope:
 }
 
 /// NAM Core's `fast_tanh` rational approximation, with its exact constants and operation order.
-#[inline]
+#[inline(always)]
 #[allow(clippy::excessive_precision)]
 pub fn fast_tanh(x: f32) -> f32 {
     let ax = x.abs();
@@ -204,7 +206,7 @@ pub fn fast_tanh(x: f32) -> f32 {
 }
 
 /// NAM Core's `fast_sigmoid`.
-#[inline]
+#[inline(always)]
 pub fn fast_sigmoid(x: f32) -> f32 {
     0.5 * (fast_tanh(x * 0.5) + 1.0)
 }

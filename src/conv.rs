@@ -86,6 +86,7 @@ impl Conv {
     ///
     /// Rounding follows NAM Core's Eigen path exactly: each tap's matrix-vector product is summed
     /// over input channels in order, the taps are added oldest first, then the bias.
+    #[inline(always)]
     pub fn apply(&self, input: &[f32], start: usize, frames: usize, out: &mut [f32], out_stride: usize) {
         let ci = self.in_channels;
         for t in 0..frames {
@@ -100,6 +101,7 @@ impl Conv {
 
     /// A 1×1 convolution over frames laid out with `in_stride` floats (reading channels
     /// `0..in_channels` of each): `out = W·x + b`, overwriting channels `0..out_channels`.
+    #[inline(always)]
     pub fn apply_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
         debug_assert_eq!(self.kernel_size, 1);
         for t in 0..frames {
@@ -110,6 +112,7 @@ impl Conv {
     }
 
     /// `out += W·x` for a 1×1 convolution without bias (the WaveNet input mixin).
+    #[inline(always)]
     pub fn accumulate_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
         debug_assert_eq!(self.kernel_size, 1);
         for t in 0..frames {
@@ -121,7 +124,7 @@ impl Conv {
     /// `y = W_k·x` (`overwrite`) or `y += W_k·x`, where the product is summed over input channels
     /// in order before it is added to `y`. Common widths get a fixed-size accumulator that lives in
     /// registers; every width uses the same summation order, so results do not depend on the path.
-    #[inline]
+    #[inline(always)]
     fn tap(&self, k: usize, x: &[f32], y: &mut [f32], overwrite: bool) {
         let co = self.out_channels;
         let w = &self.weights[k * x.len() * co..(k + 1) * x.len() * co];
@@ -149,7 +152,7 @@ impl Conv {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn add_bias(&self, y: &mut [f32]) {
         if let Some(b) = &self.bias {
             for (yo, &bo) in y.iter_mut().zip(b) {
@@ -178,6 +181,7 @@ impl Ring {
     }
 
     /// Makes room for `frames` new frames and returns the frame index where they start.
+    #[inline(always)]
     pub fn prepare(&mut self, frames: usize) -> usize {
         if self.pos + frames > self.capacity {
             let ch = self.channels;
@@ -189,25 +193,30 @@ impl Ring {
     }
 
     /// The position of the frames made room for by the last [`Ring::prepare`].
+    #[inline(always)]
     pub fn prepare_position(&self) -> usize {
         self.pos
     }
 
+    #[inline(always)]
     pub fn advance(&mut self, frames: usize) {
         self.pos += frames;
     }
 
+    #[inline(always)]
     pub fn data(&self) -> &[f32] {
         &self.data
     }
 
     /// The `frames` frames starting at `start`, for writing.
+    #[inline(always)]
     pub fn frames_mut(&mut self, start: usize, frames: usize) -> &mut [f32] {
         &mut self.data[start * self.channels..(start + frames) * self.channels]
     }
 
     /// Copies frame `start` into every history frame before it: the steady state reached when that
     /// column has been the input for longer than the history.
+    #[inline(always)]
     pub fn fill_history_from(&mut self, start: usize) {
         let ch = self.channels;
         for f in start - self.history..start {

@@ -26,6 +26,7 @@ mod math;
 mod metadata;
 mod model;
 mod options;
+mod simd;
 mod wavenet;
 
 #[cfg(feature = "python")]

@@ -9,6 +9,7 @@ use crate::error::{NamError, Result};
 use crate::json::Field;
 use crate::math::tanh_f32;
 use crate::options::LoadOptions;
+use crate::simd::Kernels;
 
 #[derive(Debug)]
 struct Cell {
@@ -43,6 +44,7 @@ pub struct Lstm {
     /// `[x; h]` of the current cell.
     xh: Vec<f32>,
     gates: Vec<f32>,
+    kernels: Kernels,
 }
 
 /// NAM Core's `LSTM::GetPrewarmSamples`: half a second at the file's rate, or 1 when it is unknown.
@@ -143,6 +145,7 @@ impl Lstm {
             snapshot: weights.initial_state.clone(),
             xh: vec![0.0; 2 * hidden],
             gates: vec![0.0; 4 * hidden],
+            kernels: Kernels::select(options),
             weights,
         };
         model.prewarm();
@@ -169,12 +172,29 @@ impl Lstm {
 
     /// Processes `buffer` in place, one sample at a time (the recurrence allows nothing else).
     pub fn process_buffer(&mut self, buffer: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.kernels == Kernels::Avx2 {
+            // SAFETY: `Kernels::Avx2` is only chosen when the CPU reports AVX2 (simd.rs).
+            return unsafe { self.process_buffer_avx2(buffer) };
+        }
+        self.process_samples(buffer);
+    }
+
+    /// The same code compiled for AVX2 (no FMA: results are bit-identical to the portable path).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_buffer_avx2(&mut self, buffer: &mut [f32]) {
+        self.process_samples(buffer);
+    }
+
+    #[inline(always)]
+    fn process_samples(&mut self, buffer: &mut [f32]) {
         for x in buffer {
             *x = self.step(*x);
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, x: f32) -> f32 {
         let w = &*self.weights;
         let h = w.hidden;

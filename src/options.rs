@@ -43,6 +43,9 @@ pub struct LoadOptions {
     pub fast_tanh: bool,
     /// Resource limits checked while parsing and building.
     pub limits: Limits,
+    /// Use the baseline (SSE2) kernels even when the CPU has AVX2. The output is bit-identical
+    /// either way; this exists to check exactly that, and for benchmarking.
+    pub portable_kernels: bool,
 }
 
 impl LoadOptions {

@@ -365,3 +365,17 @@ fn lstm_prewarm_equals_feeding_prewarm_samples_zeros() {
     );
     failures.assert_none(lstms.len());
 }
+
+/// The AVX2 variant of the kernels (picked at load when the CPU has it) and the baseline build
+/// must give the same bits: the dispatch must never change the numbers.
+#[test]
+fn dispatched_and_portable_kernels_are_bit_identical() {
+    let options = nam_rs::LoadOptions { portable_kernels: true, ..Default::default() };
+    for case in cases() {
+        let mut portable = Model::from_nam_with(&case.nam, &options).expect("loads");
+        let mut out = case.signal.clone();
+        portable.process_buffer(&mut out);
+        let same = out.iter().zip(&case.one_shot).all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{}: portable kernels differ from the dispatched ones", case.name);
+    }
+}

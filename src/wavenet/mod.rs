@@ -12,6 +12,7 @@ use crate::activation::Activation;
 use crate::conv::{Conv, Ring, WeightReader};
 use crate::error::{NamError, Result};
 use crate::options::LoadOptions;
+use crate::simd::Kernels;
 
 /// Frames processed per internal chunk: bounds the scratch memory; any host block size works.
 pub(crate) const MAX_FRAMES: usize = 128;
@@ -68,6 +69,7 @@ pub struct WaveNet {
     weights: Arc<Weights>,
     arrays: Vec<ArrayState>,
     scratch: Scratch,
+    kernels: Kernels,
 }
 
 impl WaveNet {
@@ -134,7 +136,8 @@ impl WaveNet {
             xfer: vec![0.0; MAX_FRAMES * max_c],
             head_out: vec![0.0; MAX_FRAMES * max_head],
         };
-        let mut model = WaveNet { weights: Arc::new(weights), arrays: states, scratch };
+        let kernels = Kernels::select(options);
+        let mut model = WaveNet { weights: Arc::new(weights), arrays: states, scratch, kernels };
         model.prewarm();
         Ok(model)
     }
@@ -155,6 +158,23 @@ impl WaveNet {
 
     /// Processes `buffer` in place (streaming: the state carries over between calls).
     pub fn process_buffer(&mut self, buffer: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.kernels == Kernels::Avx2 {
+            // SAFETY: `Kernels::Avx2` is only chosen when the CPU reports AVX2 (simd.rs).
+            return unsafe { self.process_buffer_avx2(buffer) };
+        }
+        self.process_chunks(buffer);
+    }
+
+    /// The same code compiled for AVX2 (no FMA: results are bit-identical to the portable path).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_buffer_avx2(&mut self, buffer: &mut [f32]) {
+        self.process_chunks(buffer);
+    }
+
+    #[inline(always)]
+    fn process_chunks(&mut self, buffer: &mut [f32]) {
         for chunk in buffer.chunks_mut(MAX_FRAMES) {
             self.process_chunk(chunk, false);
         }
@@ -163,6 +183,7 @@ impl WaveNet {
     /// One chunk of at most `MAX_FRAMES` frames, in place. With `steady` (one frame of silence),
     /// every history is first filled with the column the frame writes, which yields the steady
     /// state under a constant input.
+    #[inline(always)]
     fn process_chunk(&mut self, io: &mut [f32], steady: bool) {
         let frames = io.len();
         debug_assert!(frames <= MAX_FRAMES);
@@ -242,6 +263,7 @@ impl WaveNet {
 
 /// Applies the layer's activation (and gating) to the pre-activation `z` (`[frame][g]`), leaving
 /// the `b` activated values at the start of each frame.
+#[inline(always)]
 fn activate(layer: &Layer, z: &mut [f32], frames: usize, b: usize) {
     let g = layer.conv.out_channels;
     match &layer.gating {
