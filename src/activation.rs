@@ -116,11 +116,19 @@ impl Activation {
     /// with `stride` floats per frame.
     #[inline(always)]
     pub(crate) fn apply(&self, data: &mut [f32], frames: usize, stride: usize, width: usize) {
+        // Contiguous rows (stride == width) run as one flat loop, which vectorises even when a
+        // frame has only a few channels.
         macro_rules! each {
             (|$x:ident| $body:expr) => {
-                for t in 0..frames {
-                    for $x in &mut data[t * stride..t * stride + width] {
+                if stride == width {
+                    for $x in &mut data[..frames * width] {
                         *$x = $body;
+                    }
+                } else {
+                    for t in 0..frames {
+                        for $x in &mut data[t * stride..t * stride + width] {
+                            *$x = $body;
+                        }
                     }
                 }
             };

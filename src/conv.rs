@@ -7,6 +7,26 @@
 
 use crate::error::{NamError, Result};
 
+/// Calls `$obj.$method::<N>(args)` with `N` = the width when it has a register-sized kernel, or
+/// `N = 0` (the general path). The match runs once per call, outside the frame loop.
+macro_rules! with_width {
+    ($width:expr, $obj:ident . $method:ident ( $($arg:expr),* )) => {
+        match $width {
+            1 => $obj.$method::<1>($($arg),*),
+            2 => $obj.$method::<2>($($arg),*),
+            3 => $obj.$method::<3>($($arg),*),
+            4 => $obj.$method::<4>($($arg),*),
+            6 => $obj.$method::<6>($($arg),*),
+            8 => $obj.$method::<8>($($arg),*),
+            12 => $obj.$method::<12>($($arg),*),
+            16 => $obj.$method::<16>($($arg),*),
+            24 => $obj.$method::<24>($($arg),*),
+            32 => $obj.$method::<32>($($arg),*),
+            _ => $obj.$method::<0>($($arg),*),
+        }
+    };
+}
+
 /// Reads the flat weight array front to back. The total count is validated before any model is
 /// built, so running short here means a bug in a count formula; it is still an error, not a panic.
 pub(crate) struct WeightReader<'a> {
@@ -88,15 +108,7 @@ impl Conv {
     /// over input channels in order, the taps are added oldest first, then the bias.
     #[inline(always)]
     pub fn apply(&self, input: &[f32], start: usize, frames: usize, out: &mut [f32], out_stride: usize) {
-        let ci = self.in_channels;
-        for t in 0..frames {
-            let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
-            for k in 0..self.kernel_size {
-                let frame = start + t - (self.kernel_size - 1 - k) * self.dilation;
-                self.tap(k, &input[frame * ci..(frame + 1) * ci], y, k == 0);
-            }
-            self.add_bias(y);
-        }
+        with_width!(self.out_channels, self.apply_n(input, start, frames, out, out_stride))
     }
 
     /// A 1×1 convolution over frames laid out with `in_stride` floats (reading channels
@@ -104,39 +116,61 @@ impl Conv {
     #[inline(always)]
     pub fn apply_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
         debug_assert_eq!(self.kernel_size, 1);
-        for t in 0..frames {
-            let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
-            self.tap(0, &input[t * in_stride..t * in_stride + self.in_channels], y, true);
-            self.add_bias(y);
-        }
+        with_width!(self.out_channels, self.pointwise_n(input, in_stride, frames, out, out_stride, true))
     }
 
     /// `out += W·x` for a 1×1 convolution without bias (the WaveNet input mixin).
     #[inline(always)]
     pub fn accumulate_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
         debug_assert_eq!(self.kernel_size, 1);
+        with_width!(self.out_channels, self.pointwise_n(input, in_stride, frames, out, out_stride, false))
+    }
+
+    /// [`Conv::apply`] for `N` output channels (`N = 0`: any width).
+    #[inline(always)]
+    fn apply_n<const N: usize>(&self, input: &[f32], start: usize, frames: usize, out: &mut [f32], out_stride: usize) {
+        let ci = self.in_channels;
         for t in 0..frames {
             let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
-            self.tap(0, &input[t * in_stride..t * in_stride + self.in_channels], y, false);
+            for k in 0..self.kernel_size {
+                let frame = start + t - (self.kernel_size - 1 - k) * self.dilation;
+                self.tap::<N>(k, &input[frame * ci..(frame + 1) * ci], y, k == 0);
+            }
+            self.add_bias(y);
+        }
+    }
+
+    /// 1×1 over `frames` frames: `out = W·x + b` (`overwrite`) or `out += W·x`.
+    #[inline(always)]
+    fn pointwise_n<const N: usize>(
+        &self,
+        input: &[f32],
+        in_stride: usize,
+        frames: usize,
+        out: &mut [f32],
+        out_stride: usize,
+        overwrite: bool,
+    ) {
+        for t in 0..frames {
+            let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
+            self.tap::<N>(0, &input[t * in_stride..t * in_stride + self.in_channels], y, overwrite);
+            if overwrite {
+                self.add_bias(y);
+            }
         }
     }
 
     /// `y = W_k·x` (`overwrite`) or `y += W_k·x`, where the product is summed over input channels
-    /// in order before it is added to `y`. Common widths get a fixed-size accumulator that lives in
-    /// registers; every width uses the same summation order, so results do not depend on the path.
+    /// in order before it is added to `y`. Common widths (`N > 0`) get a fixed-size accumulator that
+    /// lives in registers; every width uses the same summation order, so results do not depend on
+    /// the path.
     #[inline(always)]
-    fn tap(&self, k: usize, x: &[f32], y: &mut [f32], overwrite: bool) {
+    fn tap<const N: usize>(&self, k: usize, x: &[f32], y: &mut [f32], overwrite: bool) {
         let co = self.out_channels;
         let w = &self.weights[k * x.len() * co..(k + 1) * x.len() * co];
-        macro_rules! fixed {
-            ($($n:literal)*) => {
-                match co {
-                    $($n => return tap_fixed::<$n>(w, x, y, overwrite),)*
-                    _ => {}
-                }
-            };
+        if N > 0 {
+            return tap_fixed::<N>(w, x, y, overwrite);
         }
-        fixed!(1 2 3 4 5 6 8 10 12 16 20 24 32);
         const TILE: usize = 64;
         for tile_start in (0..co).step_by(TILE) {
             let n = TILE.min(co - tile_start);

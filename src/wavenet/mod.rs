@@ -219,9 +219,15 @@ impl WaveNet {
                 layer.mixin.accumulate_1x1(cond, 1, frames, z, g);
                 activate(layer, z, frames, b);
                 let s = state.head_ring.frames_mut(head_start, frames);
-                for t in 0..frames {
-                    for (sv, &av) in s[t * b..(t + 1) * b].iter_mut().zip(&z[t * g..t * g + b]) {
+                if g == b {
+                    for (sv, &av) in s.iter_mut().zip(&z[..frames * b]) {
                         *sv += av;
+                    }
+                } else {
+                    for t in 0..frames {
+                        for (sv, &av) in s[t * b..(t + 1) * b].iter_mut().zip(&z[t * g..t * g + b]) {
+                            *sv += av;
+                        }
                     }
                 }
                 // Residual: next = x + layer1x1(a). The last array's last residual is never used.
