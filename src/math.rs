@@ -14,14 +14,18 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+    // t = 1.5·2²³ + n exactly, so n is also the difference of the bit patterns: no float-to-int
+    // conversion (Rust's saturating `as` blocks vectorisation).
+    let t = x * LOG2E + ROUND_MAGIC;
+    let n = t - ROUND_MAGIC;
+    let n_int = t.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     // Taylor series to degree 7 on |r| ≤ ln2/2: truncation error < 6e-9 relative.
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let scale = f32::from_bits((n_int.wrapping_add(127) as u32) << 23);
     p * scale
 }
 
