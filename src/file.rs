@@ -94,16 +94,8 @@ impl NamModel {
     /// As [`NamModel::from_file`], with explicit limits (the file size is checked before reading).
     pub fn from_file_with_limits(path: impl AsRef<Path>, limits: &Limits) -> Result<NamModel> {
         let path = path.as_ref();
-        let shown = path.display().to_string();
-        let io_err = |e: std::io::Error| NamError::Io { path: shown.clone(), kind: e.kind(), message: e.to_string() };
-        let size = std::fs::metadata(path).map_err(io_err)?.len();
-        if size > limits.max_json_bytes as u64 {
-            let e =
-                NamError::Limit { what: "file size in bytes".into(), limit: limits.max_json_bytes as u64, got: size };
-            return Err(e.in_file(&shown));
-        }
-        let bytes = std::fs::read(path).map_err(io_err)?;
-        Self::from_slice_with_limits(&bytes, limits).map_err(|e| e.in_file(&shown))
+        let bytes = read_limited(path, limits)?;
+        Self::from_slice_with_limits(&bytes, limits).map_err(|e| e.in_file(&path.display().to_string()))
     }
 
     /// Parses the JSON text of a `.nam` file.
@@ -173,6 +165,18 @@ impl NamModel {
     pub fn parsed_version(&self) -> Option<Version> {
         Version::parse(&self.version)
     }
+}
+
+/// Reads a file whose size is first checked against `limits.max_json_bytes` (errors name the file).
+pub fn read_limited(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    let shown = path.display().to_string();
+    let io_err = |e: std::io::Error| NamError::Io { path: shown.clone(), kind: e.kind(), message: e.to_string() };
+    let size = std::fs::metadata(path).map_err(io_err)?.len();
+    if size > limits.max_json_bytes as u64 {
+        let e = NamError::Limit { what: "file size in bytes".into(), limit: limits.max_json_bytes as u64, got: size };
+        return Err(e.in_file(&shown));
+    }
+    std::fs::read(path).map_err(io_err)
 }
 
 fn parse_weights(root: &Obj<'_>, limits: &Limits) -> Result<Vec<f32>> {

@@ -59,6 +59,9 @@ struct FileInfo {
     metadata: crate::Metadata,
     warnings: Vec<String>,
     num_weights: usize,
+    /// The JSON the model was built from and how: pickling sends these and rebuilds.
+    source: Vec<u8>,
+    options: LoadOptions,
 }
 
 /// A loaded `.nam` model with its streaming state.
@@ -104,7 +107,7 @@ fn options_from(fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult
     Ok(options)
 }
 
-fn build(py: Python<'_>, nam: NamModel, options: &LoadOptions) -> PyResult<PyModel> {
+fn build(py: Python<'_>, nam: NamModel, source: Vec<u8>, options: &LoadOptions) -> PyResult<PyModel> {
     let model = py.detach(|| Model::from_nam_with(&nam, options)).map_err(to_py_err)?;
     let info = FileInfo {
         version: nam.version.clone(),
@@ -113,6 +116,8 @@ fn build(py: Python<'_>, nam: NamModel, options: &LoadOptions) -> PyResult<PyMod
         warnings: nam.warnings().to_vec(),
         num_weights: nam.weights.len(),
         metadata: nam.metadata,
+        source,
+        options: options.clone(),
     };
     Ok(PyModel { model, info: Arc::new(info), gil_threshold: DEFAULT_GIL_THRESHOLD })
 }
@@ -126,8 +131,15 @@ fn _load(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bound<'
 
 fn load_path(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<PyModel> {
     let options = options_from(fast_tanh, limits)?;
-    let nam = py.detach(|| NamModel::from_file_with_limits(&path, &options.limits)).map_err(to_py_err)?;
-    build(py, nam, &options).map_err(|e| {
+    let shown = path.display().to_string();
+    let (nam, source) = py
+        .detach(|| {
+            let bytes = crate::file::read_limited(&path, &options.limits)?;
+            let nam = NamModel::from_slice_with_limits(&bytes, &options.limits).map_err(|e| e.in_file(&shown))?;
+            Ok((nam, bytes))
+        })
+        .map_err(to_py_err)?;
+    build(py, nam, source, &options).map_err(|e| {
         // Name the file in build errors too.
         let text = format!("{}: {}", path.display(), e.value(py));
         PyErr::from_type(e.get_type(py), text)
@@ -144,19 +156,18 @@ fn _loads(
     limits: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyModel> {
     let options = options_from(fast_tanh, limits)?;
-    let nam = if let Ok(s) = data.cast::<PyString>() {
-        let text = s.to_cow()?;
-        NamModel::from_slice_with_limits(text.as_bytes(), &options.limits)
+    let source: Vec<u8> = if let Ok(s) = data.cast::<PyString>() {
+        s.to_cow()?.as_bytes().to_vec()
     } else if let Ok(b) = data.cast::<PyBytes>() {
-        NamModel::from_slice_with_limits(b.as_bytes(), &options.limits)
+        b.as_bytes().to_vec()
     } else {
         return Err(PyTypeError::new_err(format!(
             "expected the .nam JSON as str or bytes, got {}",
             data.get_type().name()?
         )));
-    }
-    .map_err(to_py_err)?;
-    build(py, nam, &options)
+    };
+    let nam = NamModel::from_slice_with_limits(&source, &options.limits).map_err(to_py_err)?;
+    build(py, nam, source, &options)
 }
 
 /// A float32 1-D C-contiguous view of `x`: `x` itself when it already is one, else a converted
@@ -322,6 +333,32 @@ impl PyModel {
         self.copy()
     }
 
+    /// Pickles the source JSON and load options; unpickling rebuilds the model in its prewarmed
+    /// start state (the streaming state is not sent), so models work with multiprocessing.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let py = slf.py();
+        let this = slf.borrow();
+        let info = &this.info;
+        let l = &info.options.limits;
+        let limits = PyDict::new(py);
+        for (key, value) in [
+            ("max_json_bytes", l.max_json_bytes),
+            ("max_weights", l.max_weights),
+            ("max_channels", l.max_channels),
+            ("max_kernel_size", l.max_kernel_size),
+            ("max_receptive_field", l.max_receptive_field),
+            ("max_layers", l.max_layers),
+            ("max_prewarm_samples", l.max_prewarm_samples),
+        ] {
+            limits.set_item(key, value)?;
+        }
+        let rebuild = py.import("nam_rs._core")?.getattr("_unpickle")?;
+        let args = (PyBytes::new(py, &info.source), info.options.fast_tanh, limits, this.gil_threshold)
+            .into_pyobject(py)?
+            .into_any();
+        Ok((rebuild, args))
+    }
+
     #[getter]
     fn architecture(&self) -> &str {
         &self.info.architecture
@@ -428,11 +465,26 @@ fn describe(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
+/// Rebuilds a pickled model (see `Model.__reduce__`).
+#[pyfunction]
+fn _unpickle(
+    py: Python<'_>,
+    data: &Bound<'_, PyBytes>,
+    fast_tanh: bool,
+    limits: &Bound<'_, PyDict>,
+    gil_threshold: usize,
+) -> PyResult<PyModel> {
+    let mut model = _loads(py, data.as_any(), fast_tanh, Some(limits))?;
+    model.gil_threshold = gil_threshold;
+    Ok(model)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyModel>()?;
     m.add_function(wrap_pyfunction!(_load, m)?)?;
     m.add_function(wrap_pyfunction!(_loads, m)?)?;
+    m.add_function(wrap_pyfunction!(_unpickle, m)?)?;
     m.add("DEFAULT_GIL_THRESHOLD", DEFAULT_GIL_THRESHOLD)?;
     Ok(())
 }

@@ -238,3 +238,27 @@ def test_in_place_call_allocates_nothing_on_the_python_heap(model: nam_rs.Model,
     retained, temporary = measure(1000)
     assert retained == empty_retained, f"{retained - empty_retained} bytes retained over 1000 calls"
     assert temporary == 0, f"{temporary} bytes allocated temporarily by a call"
+
+
+def _render_in_worker(model: nam_rs.Model, x: np.ndarray) -> np.ndarray:
+    return model.process(x)
+
+
+def test_pickle_round_trip_and_multiprocessing(signal: np.ndarray) -> None:
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    for path in (NANO, LSTM):
+        model = nam_rs.load(path, gil_threshold=123)
+        fresh = model.copy().process(signal)
+        model.process(signal[:500])  # the streaming state is not pickled: unpickling gives a fresh model
+        clone = pickle.loads(pickle.dumps(model))
+        assert isinstance(clone, nam_rs.Model)
+        assert clone.gil_threshold == 123 and clone.architecture == model.architecture
+        assert np.array_equal(clone.process(signal), fresh)
+    fast = nam_rs.load(NANO, fast_tanh=True)
+    assert np.array_equal(pickle.loads(pickle.dumps(fast)).process(signal), fast.copy().process(signal))
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        remote = pool.submit(_render_in_worker, nam_rs.load(NANO), signal).result(timeout=120)
+    assert np.array_equal(remote, nam_rs.load(NANO).process(signal))

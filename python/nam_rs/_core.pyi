@@ -5,7 +5,7 @@ from typing import Any, final
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DEFAULT_GIL_THRESHOLD", "Model", "_load", "_loads"]
+__all__ = ["DEFAULT_GIL_THRESHOLD", "Model", "_load", "_loads", "_unpickle"]
 
 DEFAULT_GIL_THRESHOLD: int
 
@@ -29,6 +29,8 @@ class Model:
         """A new model sharing the weights, in the prewarmed start state."""
     def __copy__(self) -> Model: ...
     def __deepcopy__(self, memo: Any, /) -> Model: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes, bool, dict[str, int], int]]:
+        """Pickle support: the source JSON and load options (the model unpickles prewarmed)."""
     @property
     def architecture(self) -> str: ...
     @property
@@ -64,3 +66,4 @@ class Model:
 
 def _load(path: str, *, fast_tanh: bool = False, limits: dict[str, int] | None = None) -> Model: ...
 def _loads(data: str | bytes, *, fast_tanh: bool = False, limits: dict[str, int] | None = None) -> Model: ...
+def _unpickle(data: bytes, fast_tanh: bool, limits: dict[str, int], gil_threshold: int) -> Model: ...
