@@ -82,12 +82,43 @@ impl Conv {
         dilation: usize,
         bias: bool,
     ) -> Result<Conv> {
-        let raw = reader.take(out_channels * in_channels * kernel_size)?;
-        let mut weights = vec![0.0; raw.len()];
-        for o in 0..out_channels {
-            for i in 0..in_channels {
-                for k in 0..kernel_size {
-                    weights[(k * in_channels + i) * out_channels + o] = raw[(o * in_channels + i) * kernel_size + k];
+        Self::read_grouped(reader, in_channels, out_channels, kernel_size, dilation, bias, 1)
+    }
+
+    /// Number of weights a (grouped) convolution reads: PyTorch's `[o][i/g][k]`, then the bias.
+    pub fn weight_count(
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: usize,
+        bias: bool,
+        groups: usize,
+    ) -> usize {
+        out_channels * (in_channels / groups) * kernel_size + if bias { out_channels } else { 0 }
+    }
+
+    /// Reads a grouped convolution (block-diagonal weights; the caller checked that `groups`
+    /// divides both channel counts). Groups are expanded to a dense matrix with zeros off the
+    /// diagonal blocks, so one kernel serves every case.
+    pub fn read_grouped(
+        reader: &mut WeightReader<'_>,
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: usize,
+        dilation: usize,
+        bias: bool,
+        groups: usize,
+    ) -> Result<Conv> {
+        let (ig, og) = (in_channels / groups, out_channels / groups);
+        let raw = reader.take(out_channels * ig * kernel_size)?;
+        let mut weights = vec![0.0; out_channels * in_channels * kernel_size];
+        for q in 0..groups {
+            for o in 0..og {
+                for i in 0..ig {
+                    for k in 0..kernel_size {
+                        let (row, col) = (q * og + o, q * ig + i);
+                        weights[(k * in_channels + col) * out_channels + row] =
+                            raw[((q * og + o) * ig + i) * kernel_size + k];
+                    }
                 }
             }
         }
@@ -223,12 +254,6 @@ impl Ring {
             self.data.copy_within(from..self.pos * ch, 0);
             self.pos = self.history;
         }
-        self.pos
-    }
-
-    /// The position of the frames made room for by the last [`Ring::prepare`].
-    #[inline(always)]
-    pub fn prepare_position(&self) -> usize {
         self.pos
     }
 

@@ -45,7 +45,15 @@ impl Model {
     pub fn from_nam_with(nam: &NamModel, options: &LoadOptions) -> Result<Model> {
         options.check_limit("number of weights", options.limits.max_weights, nam.weights.len())?;
         match nam.architecture.as_str() {
-            "WaveNet" => Ok(Model::WaveNet(WaveNet::new(&nam.config, &nam.weights, options)?)),
+            "WaveNet" => {
+                let model = WaveNet::new(&nam.config, &nam.weights, nam.sample_rate, options)?;
+                match model.channels() {
+                    (1, 1) => Ok(Model::WaveNet(model)),
+                    (i, o) => Err(NamError::unsupported(format!(
+                        "multi-channel input/output at the top level ({i} in, {o} out); mono models run today"
+                    ))),
+                }
+            }
             "LSTM" => Ok(Model::Lstm(Lstm::new(&nam.config, &nam.weights, nam.sample_rate, options)?)),
             name if KNOWN_UNSUPPORTED.contains(&name) => {
                 Err(NamError::unsupported(format!("architecture {name:?} (coming in a later release)")))

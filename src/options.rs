@@ -19,6 +19,8 @@ pub struct Limits {
     pub max_layers: usize,
     /// Zeros an LSTM is fed at load (half a second at its sample rate): 2²² covers rates up to 8 MHz.
     pub max_prewarm_samples: usize,
+    /// Depth of nested models (a condition_dsp inside a condition_dsp ...).
+    pub max_nesting: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +33,7 @@ impl Default for Limits {
             max_receptive_field: 1 << 22,
             max_layers: 4096,
             max_prewarm_samples: 1 << 22,
+            max_nesting: 4,
         }
     }
 }

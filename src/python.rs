@@ -94,10 +94,11 @@ fn options_from(fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult
                 "max_receptive_field" => &mut l.max_receptive_field,
                 "max_layers" => &mut l.max_layers,
                 "max_prewarm_samples" => &mut l.max_prewarm_samples,
+                "max_nesting" => &mut l.max_nesting,
                 other => {
                     return Err(PyValueError::new_err(format!(
                         "unknown limit {other:?}; known: max_json_bytes, max_weights, max_channels, max_kernel_size, \
-                         max_receptive_field, max_layers, max_prewarm_samples"
+                         max_receptive_field, max_layers, max_prewarm_samples, max_nesting"
                     )))
                 }
             };
@@ -349,6 +350,7 @@ impl PyModel {
             ("max_receptive_field", l.max_receptive_field),
             ("max_layers", l.max_layers),
             ("max_prewarm_samples", l.max_prewarm_samples),
+            ("max_nesting", l.max_nesting),
         ] {
             limits.set_item(key, value)?;
         }

@@ -58,7 +58,7 @@ fn model_files() -> Vec<(String, std::path::PathBuf)> {
         .collect();
     match common::reference_dir() {
         Some(reference) => {
-            for name in ["lstm", "wavenet", "wavenet_a1_standard"] {
+            for name in ["lstm", "wavenet", "wavenet_a1_standard", "wavenet_a2_max", "wavenet_condition_dsp"] {
                 files.push((format!("core:{name}"), reference.join("models").join(format!("{name}.nam"))));
             }
         }

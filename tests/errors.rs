@@ -137,6 +137,9 @@ fn is_version(e: &NamError) -> bool {
 fn is_unsupported(e: &NamError) -> bool {
     matches!(e, NamError::Unsupported { .. })
 }
+fn is_weight_count(e: &NamError) -> bool {
+    matches!(e, NamError::WeightCount { .. })
+}
 fn is_limit(e: &NamError) -> bool {
     matches!(e, NamError::Limit { .. })
 }
@@ -399,10 +402,10 @@ fn cases() -> Vec<Case> {
             &["config.layers[0].head_bias", "missing"],
         ),
         fails(
-            "head_size 2 (multi-channel output)",
+            "head_size 2 (multi-channel output; the weights no longer fit either)",
             WaveNet(|v| layer0(v)["head_size"] = json!(2)),
-            is_unsupported,
-            &["output", "2"],
+            is_weight_count,
+            &["45", "42"],
         ),
         // --- sample_rate ----------------------------------------------------------------------
         fails(
@@ -427,16 +430,16 @@ fn cases() -> Vec<Case> {
         loads("no sample_rate (unknown)", WaveNet(|v| remove(v, "sample_rate")), 0),
         // --- features this build does not run -------------------------------------------------
         fails(
-            "active FiLM",
+            "active FiLM adds its weights",
             WaveNet(|v| layer0(v)["conv_pre_film"] = json!({"active": true, "shift": true, "groups": 1})),
-            is_unsupported,
-            &["FiLM", "config.layers[0].conv_pre_film"],
+            is_weight_count,
+            &["58", "42"],
         ),
         fails(
-            "FiLM object without active (on by default)",
+            "FiLM object without active (on by default, adds its weights)",
             WaveNet(|v| layer0(v)["activation_post_film"] = json!({"shift": false})),
-            is_unsupported,
-            &["FiLM", "config.layers[0].activation_post_film"],
+            is_weight_count,
+            &["50", "42"],
         ),
         loads(
             "inactive FiLMs, as the trainer writes them",
@@ -447,22 +450,22 @@ fn cases() -> Vec<Case> {
             0,
         ),
         fails(
-            "active head1x1",
+            "active head1x1 adds its weights",
             WaveNet(|v| layer0(v)["head1x1"] = json!({"active": true, "out_channels": 2, "groups": 1})),
-            is_unsupported,
-            &["head1x1", "config.layers[0].head1x1"],
+            is_weight_count,
+            &["54", "42"],
         ),
         fails(
-            "inactive layer1x1",
+            "inactive layer1x1 drops its weights",
             WaveNet(|v| layer0(v)["layer1x1"] = json!({"active": false, "groups": 1})),
-            is_unsupported,
-            &["layer1x1", "config.layers[0].layer1x1"],
+            is_weight_count,
+            &["30", "42"],
         ),
         fails(
-            "groups_input 2",
+            "groups_input 2 halves the conv weights",
             WaveNet(|v| layer0(v)["groups_input"] = json!(2)),
-            is_unsupported,
-            &["grouped", "config.layers[0].groups_input", "2"],
+            is_weight_count,
+            &["34", "42"],
         ),
         fails(
             "slimmable",
@@ -473,11 +476,22 @@ fn cases() -> Vec<Case> {
             is_unsupported,
             &["slimmable", "config.layers[0].slimmable"],
         ),
+        loads("a WaveNet condition_dsp (mono, same rate)", WaveNet(|v| v["config"]["condition_dsp"] = wavenet()), 0),
         fails(
-            "condition_dsp",
-            WaveNet(|v| v["config"]["condition_dsp"] = wavenet()),
-            is_unsupported,
-            &["condition_dsp"],
+            "condition_dsp with another sample rate",
+            WaveNet(|v| {
+                let mut nested = wavenet();
+                nested["sample_rate"] = json!(44100);
+                v["config"]["condition_dsp"] = nested;
+            }),
+            is_format,
+            &["config.condition_dsp", "44100", "sample_rate"],
+        ),
+        fails(
+            "groups that do not divide the channels",
+            WaveNet(|v| layer0(v)["groups_input"] = json!(3)),
+            is_format,
+            &["config.layers[0].groups_input", "3 groups"],
         ),
         fails(
             "post-stack head",
@@ -489,10 +503,10 @@ fn cases() -> Vec<Case> {
             &["head", "config.head"],
         ),
         fails(
-            "in_channels 2",
+            "in_channels 2 without a matching input_size",
             WaveNet(|v| v["config"]["in_channels"] = json!(2)),
-            is_unsupported,
-            &["in_channels", "2"],
+            is_format,
+            &["config.layers[0].input_size", "expected 2"],
         ),
         // --- LSTM -----------------------------------------------------------------------------
         fails(

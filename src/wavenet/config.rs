@@ -2,7 +2,9 @@
 //! trainer exports). Features this build cannot run yet are reported as `Unsupported`.
 
 use crate::activation::Activation;
+use crate::conv::Conv;
 use crate::error::{NamError, Result};
+use crate::file::NamModel;
 use crate::json::{Field, Obj};
 use crate::options::LoadOptions;
 
@@ -32,7 +34,33 @@ pub struct ArrayConfig {
     pub head_kernel_size: usize,
     pub head_dilation: usize,
     pub head_bias: bool,
+    /// Groups of the dilated convolution and of the input mixin.
+    pub groups_input: usize,
+    pub groups_mixin: usize,
+    /// `Some(groups)` when the residual 1×1 is active (NAM Core's default); inactive ⇒ next = x.
+    pub layer1x1: Option<usize>,
+    /// `Some((out_channels, groups))` when the head 1×1 is active.
+    pub head1x1: Option<(usize, usize)>,
+    /// The eight FiLM sites, in `FILMS` order.
+    pub films: [Option<FilmConfig>; 8],
 }
+
+/// One active FiLM: scale (and shift) rows computed by a 1×1 of the conditioning input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilmConfig {
+    pub shift: bool,
+    pub groups: usize,
+}
+
+/// Indices into `ArrayConfig::films`, in NAM Core's weight order.
+pub const CONV_PRE: usize = 0;
+pub const CONV_POST: usize = 1;
+pub const MIXIN_PRE: usize = 2;
+pub const MIXIN_POST: usize = 3;
+pub const ACTIVATION_PRE: usize = 4;
+pub const ACTIVATION_POST: usize = 5;
+pub const LAYER1X1_POST: usize = 6;
+pub const HEAD1X1_POST: usize = 7;
 
 impl ArrayConfig {
     /// Rows of the pre-activation of layer `l`: 2·B for gated/blended layers.
@@ -40,6 +68,22 @@ impl ArrayConfig {
         match self.gating[l] {
             Gating::None => self.bottleneck,
             _ => 2 * self.bottleneck,
+        }
+    }
+
+    /// Rows the head accumulator (and the head convolution's input) has.
+    pub fn head_input(&self) -> usize {
+        self.head1x1.map_or(self.bottleneck, |(out, _)| out)
+    }
+
+    /// Rows a FiLM at `site` modulates in layer `l`.
+    pub fn film_dim(&self, site: usize, l: usize) -> usize {
+        match site {
+            CONV_PRE | LAYER1X1_POST => self.channels,
+            MIXIN_PRE => self.condition_size,
+            CONV_POST | MIXIN_POST | ACTIVATION_PRE => self.conv_out(l),
+            ACTIVATION_POST => self.bottleneck,
+            _ => self.head_input(),
         }
     }
 
@@ -55,11 +99,22 @@ impl ArrayConfig {
         let mut n = c * self.input_size;
         for l in 0..self.dilations.len() {
             let g = self.conv_out(l);
-            n += g * c * self.kernel_sizes[l] + g; // dilated conv + bias
-            n += g * dc; // input mixin
-            n += c * b + c; // layer1x1 + bias
+            n += Conv::weight_count(c, g, self.kernel_sizes[l], true, self.groups_input);
+            n += Conv::weight_count(dc, g, 1, false, self.groups_mixin);
+            if let Some(groups) = self.layer1x1 {
+                n += Conv::weight_count(b, c, 1, true, groups);
+            }
+            if let Some((h1, groups)) = self.head1x1 {
+                n += Conv::weight_count(b, h1, 1, true, groups);
+            }
+            for (site, film) in self.films.iter().enumerate() {
+                if let Some(f) = film {
+                    let rows = if f.shift { 2 } else { 1 } * self.film_dim(site, l);
+                    n += Conv::weight_count(dc, rows, 1, true, f.groups);
+                }
+            }
         }
-        n + self.head_size * b * self.head_kernel_size + if self.head_bias { self.head_size } else { 0 }
+        n + Conv::weight_count(self.head_input(), self.head_size, self.head_kernel_size, self.head_bias, 1)
     }
 }
 
@@ -67,12 +122,17 @@ impl ArrayConfig {
 #[derive(Debug, Clone)]
 pub struct WaveNetConfig {
     pub arrays: Vec<ArrayConfig>,
+    pub in_channels: usize,
+    /// A nested `.nam` whose output replaces the conditioning input.
+    pub condition_dsp: Option<NamModel>,
+    /// Where this config sits in the file (`config`, `config.condition_dsp.config`, ...).
+    pub path: String,
 }
 
 impl WaveNetConfig {
     /// Receptive field in samples, the trainer's definition (= NAM Core's prewarm count).
     pub fn receptive_field(&self) -> usize {
-        1 + self.arrays.iter().map(ArrayConfig::history).sum::<usize>()
+        self.arrays.iter().map(ArrayConfig::history).sum::<usize>() + 1
     }
 
     /// Weights the config needs, including the trailing `head_scale`.
@@ -80,26 +140,50 @@ impl WaveNetConfig {
         self.arrays.iter().map(ArrayConfig::weight_count).sum::<usize>() + 1
     }
 
-    pub fn parse(config: &serde_json::Value, options: &LoadOptions) -> Result<WaveNetConfig> {
-        let root = Field::new(config, "config").object()?;
+    /// Parses `config`; `path` names it in errors, `sample_rate` is the file's (a condition_dsp
+    /// must have the same), `depth` counts the condition_dsp nesting.
+    pub fn parse(
+        config: &serde_json::Value,
+        path: &str,
+        sample_rate: Option<f64>,
+        options: &LoadOptions,
+        depth: usize,
+    ) -> Result<WaveNetConfig> {
+        let root = Field::new(config, path).object()?;
         let limits = &options.limits;
         // Required by NAM Core even though the last weight overrides the value.
         root.req("head_scale")?.f64()?;
-        if let Some(f) = root.get_some("condition_dsp") {
-            f.object()?;
-            return Err(NamError::unsupported("WaveNet condition_dsp (config.condition_dsp)"));
-        }
         if let Some(f) = root.get_some("head") {
             f.object()?;
-            return Err(NamError::unsupported("WaveNet post-stack head (config.head)"));
+            return Err(NamError::unsupported(format!("WaveNet post-stack head ({})", f.path)));
         }
         let in_channels = match root.get_some("in_channels") {
             Some(f) => f.positive()?,
             None => 1,
         };
-        if in_channels != 1 {
-            return Err(NamError::unsupported(format!("multi-channel input (config.in_channels = {in_channels})")));
-        }
+        options.check_limit("config.in_channels (channels)", limits.max_channels, in_channels)?;
+        let condition_dsp = match root.get_some("condition_dsp") {
+            None => None,
+            Some(f) => {
+                options.check_limit("condition_dsp nesting depth", limits.max_nesting, depth + 1)?;
+                let nested = NamModel::from_value(f.value, &f.path, limits)?;
+                if nested.sample_rate != sample_rate {
+                    let show = |r: Option<f64>| r.map_or("unknown".to_string(), |r| format!("{r} Hz"));
+                    return Err(f.error(format!(
+                        "its sample_rate ({}) must equal the model's ({}), as NAM Core requires",
+                        show(nested.sample_rate),
+                        show(sample_rate)
+                    )));
+                }
+                if nested.architecture != "WaveNet" {
+                    return Err(NamError::unsupported(format!(
+                        "a {:?} condition_dsp ({}); WaveNet condition_dsps are supported",
+                        nested.architecture, f.path
+                    )));
+                }
+                Some(nested)
+            }
+        };
         let layers = root.req("layers")?;
         let items = layers.items()?;
         if items.is_empty() {
@@ -113,8 +197,7 @@ impl WaveNetConfig {
             options.check_limit("number of WaveNet layers", limits.max_layers, total_layers)?;
             arrays.push(array);
         }
-        let config = WaveNetConfig { arrays };
-        config.check_connections(in_channels)?;
+        let config = WaveNetConfig { arrays, in_channels, condition_dsp, path: path.to_string() };
         // Checked arithmetic: a hostile file can ask for dilations near usize::MAX.
         let mut rf: usize = 1;
         for (a, array) in config.arrays.iter().enumerate() {
@@ -133,48 +216,46 @@ impl WaveNetConfig {
     }
 
     /// Shapes must chain: NAM Core checks some of these and silently misreads memory on others.
-    fn check_connections(&self, in_channels: usize) -> Result<()> {
+    /// `cond_channels` is what feeds `condition_size`: the condition_dsp's outputs or the input.
+    pub fn check_connections(&self, cond_channels: usize) -> Result<()> {
         for (a, array) in self.arrays.iter().enumerate() {
-            let at = |key: &str| format!("config.layers[{a}].{key}");
-            let expected_input = if a == 0 { in_channels } else { self.arrays[a - 1].channels };
+            let at = |key: &str| format!("{}.layers[{a}].{key}", self.path);
+            let expected_input = if a == 0 { self.in_channels } else { self.arrays[a - 1].channels };
             if array.input_size != expected_input {
-                let source =
-                    if a == 0 { "config.in_channels".to_string() } else { format!("layers[{}].channels", a - 1) };
+                let source = if a == 0 { "in_channels".to_string() } else { format!("layers[{}].channels", a - 1) };
                 return Err(NamError::format(
                     at("input_size"),
                     format!("expected {expected_input} (= {source}), got {}", array.input_size),
                 ));
             }
-            if array.condition_size != in_channels {
+            if array.condition_size != cond_channels {
+                let source =
+                    if self.condition_dsp.is_some() { "the condition_dsp's outputs" } else { "the model input" };
                 return Err(NamError::format(
                     at("condition_size"),
-                    format!(
-                        "expected {in_channels} (the model input, as there is no condition_dsp), got {}",
-                        array.condition_size
-                    ),
+                    format!("expected {cond_channels} ({source}), got {}", array.condition_size),
                 ));
             }
             if a > 0 {
                 let prev = self.arrays[a - 1].head_size;
-                if array.bottleneck != prev {
+                if array.head_input() != prev {
                     return Err(NamError::format(
                         at("channels"),
                         format!(
                             "this array's head input has {} rows but layers[{}] hands it a head of size {prev}",
-                            array.bottleneck,
+                            array.head_input(),
                             a - 1
                         ),
                     ));
                 }
             }
         }
-        let last = self.arrays.last().map_or(1, |a| a.head_size);
-        if last != 1 {
-            return Err(NamError::unsupported(format!(
-                "multi-channel output (the last layer array's head size is {last})"
-            )));
-        }
         Ok(())
+    }
+
+    /// Output channels: the last array's head size.
+    pub fn out_channels(&self) -> usize {
+        self.arrays.last().map_or(1, |a| a.head_size)
     }
 }
 
@@ -264,7 +345,7 @@ fn parse_array(obj: &Obj<'_>, options: &LoadOptions) -> Result<ArrayConfig> {
         None => (channels_limit(&obj.req("head_size")?)?, 1, 1, obj.req("head_bias")?.bool()?),
     };
 
-    check_unsupported_a2(obj)?;
+    let a2 = parse_a2(obj, channels, bottleneck, condition_size, &gating)?;
     Ok(ArrayConfig {
         input_size,
         condition_size,
@@ -278,6 +359,11 @@ fn parse_array(obj: &Obj<'_>, options: &LoadOptions) -> Result<ArrayConfig> {
         head_kernel_size,
         head_dilation,
         head_bias,
+        groups_input: a2.groups_input,
+        groups_mixin: a2.groups_mixin,
+        layer1x1: a2.layer1x1,
+        head1x1: a2.head1x1,
+        films: a2.films,
     })
 }
 
@@ -330,56 +416,111 @@ const FILMS: [&str; 8] = [
     "head1x1_post_film",
 ];
 
-/// A2-era keys accepted in their inactive/default form (as the trainer writes them); anything
-/// active is reported as unsupported until the A2 milestone.
-fn check_unsupported_a2(obj: &Obj<'_>) -> Result<()> {
+/// The A2-era settings of one array.
+struct A2Settings {
+    groups_input: usize,
+    groups_mixin: usize,
+    layer1x1: Option<usize>,
+    head1x1: Option<(usize, usize)>,
+    films: [Option<FilmConfig>; 8],
+}
+
+/// Reads groups, `layer1x1`, `head1x1`, the FiLMs and `slimmable`, with NAM Core's rules and
+/// its divisibility checks (which it makes in the convolution constructors).
+fn parse_a2(obj: &Obj<'_>, c: usize, b: usize, dc: usize, gating: &[Gating]) -> Result<A2Settings> {
     let at = |key: &str| format!("{}.{key}", obj.path);
-    for key in ["groups_input", "groups_input_mixin"] {
-        if let Some(f) = obj.get_some(key) {
-            let g = f.positive()?;
-            if g != 1 {
-                return Err(NamError::unsupported(format!("grouped convolution ({} = {g})", at(key))));
+    let divides = |field: String, groups: usize, widths: &[(&str, usize)]| -> Result<()> {
+        for (what, width) in widths {
+            if width % groups != 0 {
+                return Err(NamError::format(
+                    field.clone(),
+                    format!("{groups} groups do not divide the {width} {what} channels"),
+                ));
             }
         }
+        Ok(())
+    };
+    let groups = |key: &str| -> Result<usize> { obj.get_some(key).map_or(Ok(1), |f| f.positive()) };
+    let groups_input = groups("groups_input")?;
+    let groups_mixin = groups("groups_input_mixin")?;
+    let max_g = gating.iter().map(|g| if *g == Gating::None { b } else { 2 * b });
+    for g in max_g {
+        divides(at("groups_input"), groups_input, &[("input", c), ("output", g)])?;
+        divides(at("groups_input_mixin"), groups_mixin, &[("condition", dc), ("output", g)])?;
     }
-    if let Some(f) = obj.get_some("layer1x1") {
-        let o = f.object()?;
-        let active = o.req("active")?.bool()?;
-        let groups = o.req("groups")?.positive()?;
-        if !active {
-            return Err(NamError::unsupported(format!("inactive layer1x1 ({}.active = false)", at("layer1x1"))));
+    let layer1x1 = match obj.get_some("layer1x1") {
+        None => Some(1),
+        Some(f) => {
+            let o = f.object()?;
+            let active = o.req("active")?.bool()?;
+            let groups = o.req("groups")?.positive()?;
+            if active {
+                divides(at("layer1x1.groups"), groups, &[("bottleneck", b), ("residual", c)])?;
+                Some(groups)
+            } else {
+                if b != c {
+                    return Err(f.error(format!(
+                        "an inactive layer1x1 needs bottleneck == channels (got {b} and {c}), as NAM Core requires"
+                    )));
+                }
+                None
+            }
         }
-        if groups != 1 {
-            return Err(NamError::unsupported(format!("grouped layer1x1 ({}.groups = {groups})", at("layer1x1"))));
+    };
+    let head1x1 = match obj.get_some("head1x1") {
+        None => None,
+        Some(f) => {
+            let o = f.object()?;
+            let active = o.req("active")?.bool()?;
+            let out = o.req("out_channels")?.positive()?;
+            let groups = o.req("groups")?.positive()?;
+            if active {
+                divides(at("head1x1.groups"), groups, &[("bottleneck", b), ("output", out)])?;
+                Some((out, groups))
+            } else {
+                None
+            }
         }
-    }
-    if let Some(f) = obj.get_some("head1x1") {
-        let o = f.object()?;
-        let active = o.req("active")?.bool()?;
-        o.req("out_channels")?.positive()?;
-        o.req("groups")?.positive()?;
-        if active {
-            return Err(NamError::unsupported(format!("head1x1 ({}.active = true)", at("head1x1"))));
-        }
-    }
-    for key in FILMS {
+    };
+    let mut films = [None; 8];
+    for (site, key) in FILMS.iter().enumerate() {
         let Some(f) = obj.get_some(key) else { continue };
         if f.value == &serde_json::Value::Bool(false) {
             continue;
         }
         let o = f.object()?;
-        // NAM Core: an object without "active" is on.
-        let active = match o.get_some("active") {
-            Some(a) => a.bool()?,
-            None => true,
-        };
-        if active {
-            return Err(NamError::unsupported(format!("FiLM conditioning ({} is active)", at(key))));
+        // NAM Core: an object without "active" is on; "shift" defaults to true, "groups" to 1.
+        let active = o.get_some("active").map_or(Ok(true), |a| a.bool())?;
+        if !active {
+            continue;
         }
+        let shift = o.get_some("shift").map_or(Ok(true), |a| a.bool())?;
+        let groups = o.get_some("groups").map_or(Ok(1), |a| a.positive())?;
+        if site == LAYER1X1_POST && layer1x1.is_none() {
+            return Err(f.error("layer1x1_post_film needs an active layer1x1"));
+        }
+        if site == HEAD1X1_POST && head1x1.is_none() {
+            return Err(f.error("head1x1_post_film needs an active head1x1"));
+        }
+        let head = head1x1.map_or(b, |(out, _)| out);
+        let dims: Vec<usize> = match site {
+            CONV_PRE | LAYER1X1_POST => vec![c],
+            MIXIN_PRE => vec![dc],
+            CONV_POST | MIXIN_POST | ACTIVATION_PRE => {
+                gating.iter().map(|g| if *g == Gating::None { b } else { 2 * b }).collect()
+            }
+            ACTIVATION_POST => vec![b],
+            _ => vec![head],
+        };
+        for d in dims {
+            let rows = if shift { 2 * d } else { d };
+            divides(at(&format!("{key}.groups")), groups, &[("condition", dc), ("FiLM output", rows)])?;
+        }
+        films[site] = Some(FilmConfig { shift, groups });
     }
     if let Some(f) = obj.get_some("slimmable") {
         f.object()?;
         return Err(NamError::unsupported(format!("slimmable WaveNet ({})", at("slimmable"))));
     }
-    Ok(())
+    Ok(A2Settings { groups_input, groups_mixin, layer1x1, head1x1, films })
 }

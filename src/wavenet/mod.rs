@@ -1,12 +1,16 @@
 //! WaveNet kernels (NAM Core `NAM/wavenet`): layer arrays of dilated convolutions with a 1×1
-//! mixer of the conditioning input, gated/blended activations, residual 1×1s and a head
-//! accumulator per array. Parsing lives in `config.rs`; this file only computes.
+//! mixer of the conditioning input, gated/blended activations, residual and head 1×1s, FiLM
+//! modulation, a head accumulator per array, and an optional condition_dsp. Parsing lives in
+//! `config.rs`; this file only computes.
 
 mod config;
 
 use std::sync::Arc;
 
-use config::{Gating, WaveNetConfig};
+use config::{
+    ArrayConfig, Gating, WaveNetConfig, ACTIVATION_POST, ACTIVATION_PRE, CONV_POST, CONV_PRE, HEAD1X1_POST,
+    LAYER1X1_POST, MIXIN_POST, MIXIN_PRE,
+};
 
 use crate::activation::Activation;
 use crate::conv::{Conv, Ring, WeightReader};
@@ -17,11 +21,43 @@ use crate::simd::Kernels;
 /// Frames processed per internal chunk: bounds the scratch memory; any host block size works.
 pub(crate) const MAX_FRAMES: usize = 128;
 
+/// Feature-wise linear modulation: `x·scale + shift`, with scale and shift a 1×1 of the condition.
+#[derive(Debug)]
+struct Film {
+    conv: Conv,
+    dim: usize,
+    shift: bool,
+}
+
+impl Film {
+    /// Modulates channels `0..dim` of `frames` frames of `x` (stride `x_stride`) in place.
+    #[inline(always)]
+    fn apply(&self, x: &mut [f32], x_stride: usize, cond: &[f32], cond_stride: usize, frames: usize, tmp: &mut [f32]) {
+        let rows = self.conv.out_channels;
+        self.conv.apply_1x1(cond, cond_stride, frames, tmp, rows);
+        for t in 0..frames {
+            let s = &tmp[t * rows..(t + 1) * rows];
+            let y = &mut x[t * x_stride..t * x_stride + self.dim];
+            if self.shift {
+                for (d, v) in y.iter_mut().enumerate() {
+                    *v = *v * s[d] + s[self.dim + d];
+                }
+            } else {
+                for (v, &scale) in y.iter_mut().zip(s) {
+                    *v *= scale;
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Layer {
     conv: Conv,
     mixin: Conv,
-    layer1x1: Conv,
+    layer1x1: Option<Conv>,
+    head1x1: Option<Conv>,
+    films: [Option<Film>; 8],
     activation: Activation,
     gating: Gating,
 }
@@ -33,6 +69,8 @@ struct LayerArray {
     head: Conv,
     channels: usize,
     bottleneck: usize,
+    /// Rows of the head accumulator: the head 1×1's outputs, or the bottleneck.
+    head_input: usize,
 }
 
 /// Immutable weights, shared between copies of a model.
@@ -41,32 +79,51 @@ struct Weights {
     arrays: Vec<LayerArray>,
     head_scale: f32,
     receptive_field: usize,
+    in_channels: usize,
+    out_channels: usize,
+    /// Rows of the conditioning signal every layer sees.
+    cond_channels: usize,
 }
 
-/// Per-array streaming state: one input-history ring per layer plus the head accumulator ring.
+/// Per-array streaming state: one history ring per layer (of the dilated conv's input) plus the
+/// head accumulator ring.
 #[derive(Debug, Clone)]
 struct ArrayState {
     rings: Vec<Ring>,
     head_ring: Ring,
 }
 
-/// Scratch buffers sized at build time for `MAX_FRAMES` frames.
+/// Scratch buffers sized at build time for `MAX_FRAMES` frames, all frame-major.
 #[derive(Debug, Clone)]
 struct Scratch {
-    /// The conditioning input (the raw model input) of the chunk.
+    /// Model input `[frame][in_channels]`.
+    u: Vec<f32>,
+    /// The condition_dsp's output (unused without one: the input is the condition).
     cond: Vec<f32>,
+    /// Layer input and output (ping-pong), `[frame][channels]`.
+    x_cur: Vec<f32>,
+    x_next: Vec<f32>,
     /// Pre-activation / activation of the current layer, `[frame][conv_out]`.
     z: Vec<f32>,
-    /// Residual output of the last layer of an array = input of the next array.
-    xfer: Vec<f32>,
+    /// Input-mixin output when a FiLM sits between it and the sum.
+    zm: Vec<f32>,
+    /// Conditioning after `input_mixin_pre_film`.
+    q: Vec<f32>,
+    /// FiLM scale/shift rows.
+    film: Vec<f32>,
+    /// Head 1×1 output.
+    h: Vec<f32>,
     /// Head output of the last array processed.
     head_out: Vec<f32>,
+    /// Model output `[frame][out_channels]` (head_scale applied).
+    out: Vec<f32>,
 }
 
 /// A WaveNet model with its streaming state.
 #[derive(Debug, Clone)]
 pub struct WaveNet {
     weights: Arc<Weights>,
+    condition: Option<Box<WaveNet>>,
     arrays: Vec<ArrayState>,
     scratch: Scratch,
     kernels: Kernels,
@@ -74,8 +131,51 @@ pub struct WaveNet {
 
 impl WaveNet {
     /// Builds a WaveNet from its `config` and flat weights; the result is already prewarmed.
-    pub fn new(config: &serde_json::Value, weights: &[f32], options: &LoadOptions) -> Result<WaveNet> {
-        let config = WaveNetConfig::parse(config, options)?;
+    pub fn new(
+        config: &serde_json::Value,
+        weights: &[f32],
+        sample_rate: Option<f64>,
+        options: &LoadOptions,
+    ) -> Result<WaveNet> {
+        Self::build(config, "config", weights, sample_rate, options, 0)
+    }
+
+    fn build(
+        config: &serde_json::Value,
+        path: &str,
+        weights: &[f32],
+        sample_rate: Option<f64>,
+        options: &LoadOptions,
+        depth: usize,
+    ) -> Result<WaveNet> {
+        let config = WaveNetConfig::parse(config, path, sample_rate, options, depth)?;
+        let condition = match &config.condition_dsp {
+            None => None,
+            Some(nam) => {
+                let nested = format!("{path}.condition_dsp.config");
+                let cd = Self::build(&nam.config, &nested, &nam.weights, nam.sample_rate, options, depth + 1).map_err(
+                    |e| match e {
+                        NamError::WeightCount { expected, got } => NamError::format(
+                            format!("{path}.condition_dsp.weights"),
+                            format!("the config needs exactly {expected} weights, the file has {got}"),
+                        ),
+                        e => e,
+                    },
+                )?;
+                if cd.weights.in_channels != config.in_channels {
+                    return Err(NamError::format(
+                        format!("{path}.condition_dsp"),
+                        format!(
+                            "its {} input channels must equal the model's in_channels ({})",
+                            cd.weights.in_channels, config.in_channels
+                        ),
+                    ));
+                }
+                Some(Box::new(cd))
+            }
+        };
+        let cond_channels = condition.as_ref().map_or(config.in_channels, |c| c.weights.out_channels);
+        config.check_connections(cond_channels)?;
         let expected = config.weight_count();
         if weights.len() != expected {
             return Err(NamError::WeightCount { expected, got: weights.len() });
@@ -86,7 +186,7 @@ impl WaveNet {
             .map(|a| {
                 let layers: usize =
                     a.kernel_sizes.iter().zip(&a.dilations).map(|(k, d)| 2 * (k - 1) * d * a.channels).sum();
-                layers + 2 * (a.head_kernel_size - 1) * a.head_dilation * a.bottleneck
+                layers + 2 * (a.head_kernel_size - 1) * a.head_dilation * a.head_input()
             })
             .sum();
         options.check_limit(
@@ -96,50 +196,41 @@ impl WaveNet {
         )?;
 
         let mut reader = WeightReader::new(weights);
-        let mut arrays = Vec::with_capacity(config.arrays.len());
-        for a in &config.arrays {
-            let rechannel = Conv::read(&mut reader, a.input_size, a.channels, 1, 1, false)?;
-            let mut layers = Vec::with_capacity(a.dilations.len());
-            for l in 0..a.dilations.len() {
-                let out = a.conv_out(l);
-                layers.push(Layer {
-                    conv: Conv::read(&mut reader, a.channels, out, a.kernel_sizes[l], a.dilations[l], true)?,
-                    mixin: Conv::read(&mut reader, a.condition_size, out, 1, 1, false)?,
-                    layer1x1: Conv::read(&mut reader, a.bottleneck, a.channels, 1, 1, true)?,
-                    activation: a.activations[l].clone(),
-                    gating: a.gating[l].clone(),
-                });
-            }
-            let head =
-                Conv::read(&mut reader, a.bottleneck, a.head_size, a.head_kernel_size, a.head_dilation, a.head_bias)?;
-            arrays.push(LayerArray { rechannel, layers, head, channels: a.channels, bottleneck: a.bottleneck });
-        }
+        let arrays = config.arrays.iter().map(|a| read_array(&mut reader, a)).collect::<Result<Vec<_>>>()?;
         // NAM Core uses the last weight, not config.head_scale.
         let head_scale = reader.take(1)?[0];
         reader.finish()?;
 
-        let weights = Weights { arrays, head_scale, receptive_field: config.receptive_field() };
+        let receptive_field = match &condition {
+            Some(cd) => config.receptive_field() - 1 + cd.receptive_field(),
+            None => config.receptive_field(),
+        };
+        let weights = Weights {
+            arrays,
+            head_scale,
+            receptive_field,
+            in_channels: config.in_channels,
+            out_channels: config.out_channels(),
+            cond_channels,
+        };
         let states = weights
             .arrays
             .iter()
             .map(|a| ArrayState {
                 rings: a.layers.iter().map(|l| Ring::new(a.channels, l.conv.history(), MAX_FRAMES)).collect(),
-                head_ring: Ring::new(a.bottleneck, a.head.history(), MAX_FRAMES),
+                head_ring: Ring::new(a.head_input, a.head.history(), MAX_FRAMES),
             })
             .collect();
-        let max_z = weights.arrays.iter().flat_map(|a| a.layers.iter().map(|l| l.conv.out_channels)).max().unwrap_or(1);
-        let max_c = weights.arrays.iter().map(|a| a.channels).max().unwrap_or(1);
-        let max_head = weights.arrays.iter().map(|a| a.head.out_channels).max().unwrap_or(1);
-        let scratch = Scratch {
-            cond: vec![0.0; MAX_FRAMES],
-            z: vec![0.0; MAX_FRAMES * max_z],
-            xfer: vec![0.0; MAX_FRAMES * max_c],
-            head_out: vec![0.0; MAX_FRAMES * max_head],
-        };
+        let scratch = Scratch::new(&weights);
         let kernels = Kernels::select(options);
-        let mut model = WaveNet { weights: Arc::new(weights), arrays: states, scratch, kernels };
+        let mut model = WaveNet { weights: Arc::new(weights), condition, arrays: states, scratch, kernels };
         model.prewarm();
         Ok(model)
+    }
+
+    /// Input and output channels.
+    pub fn channels(&self) -> (usize, usize) {
+        (self.weights.in_channels, self.weights.out_channels)
     }
 
     /// Receptive field in samples (1 + Σ (K−1)·d), which is also NAM Core's prewarm length.
@@ -180,76 +271,141 @@ impl WaveNet {
         }
     }
 
-    /// One chunk of at most `MAX_FRAMES` frames, in place. With `steady` (one frame of silence),
-    /// every history is first filled with the column the frame writes, which yields the steady
-    /// state under a constant input.
+    /// One mono chunk of at most `MAX_FRAMES` frames, in place (top-level models are 1-in/1-out).
     #[inline(always)]
     fn process_chunk(&mut self, io: &mut [f32], steady: bool) {
         let frames = io.len();
+        self.scratch.u[..frames].copy_from_slice(io);
+        self.run(frames, steady);
+        io.copy_from_slice(&self.scratch.out[..frames]);
+    }
+
+    /// Runs `frames` frames from `scratch.u` into `scratch.out`. With `steady` (one frame of
+    /// silence), every history is first filled with the column the frame writes, which yields the
+    /// steady state under a constant input.
+    #[inline(always)]
+    fn run(&mut self, frames: usize, steady: bool) {
         debug_assert!(frames <= MAX_FRAMES);
-        let Scratch { cond, z, xfer, head_out } = &mut self.scratch;
-        cond[..frames].copy_from_slice(io);
-        let n_arrays = self.weights.arrays.len();
-        for (a, (array, state)) in self.weights.arrays.iter().zip(self.arrays.iter_mut()).enumerate() {
-            let (c, b) = (array.channels, array.bottleneck);
-            // Rechannel the array input into the first layer's history.
-            let first = &mut state.rings[0];
-            let start0 = first.prepare(frames);
-            let input: &[f32] = if a == 0 { &cond[..frames] } else { &xfer[..frames * array.rechannel.in_channels] };
-            array.rechannel.apply_1x1(input, array.rechannel.in_channels, frames, first.frames_mut(start0, frames), c);
-            if steady {
-                first.fill_history_from(start0);
+        let w = &*self.weights;
+        let n_in = w.in_channels;
+        if let Some(cd) = self.condition.as_deref_mut() {
+            cd.scratch.u[..frames * n_in].copy_from_slice(&self.scratch.u[..frames * n_in]);
+            cd.run(frames, steady);
+            self.scratch.cond[..frames * w.cond_channels].copy_from_slice(&cd.scratch.out[..frames * w.cond_channels]);
+        }
+        let Scratch { u, cond, x_cur, x_next, z, zm, q, film, h, head_out, out } = &mut self.scratch;
+        let dc = w.cond_channels;
+        let c_buf: &[f32] = if self.condition.is_some() { cond } else { u };
+        let n_arrays = w.arrays.len();
+        for (a, (array, state)) in w.arrays.iter().zip(self.arrays.iter_mut()).enumerate() {
+            let (c, b, hin) = (array.channels, array.bottleneck, array.head_input);
+            // x₀ = rechannel(array input): the model input, or the previous array's residual output.
+            let in_ch = array.rechannel.in_channels;
+            if a == 0 {
+                array.rechannel.apply_1x1(u, in_ch, frames, x_next, c);
+            } else {
+                array.rechannel.apply_1x1(x_cur, in_ch, frames, x_next, c);
             }
+            std::mem::swap(x_cur, x_next);
             // The head accumulator starts at the previous array's head output (or zero).
             let head_start = state.head_ring.prepare(frames);
             let s = state.head_ring.frames_mut(head_start, frames);
             if a == 0 {
                 s.fill(0.0);
             } else {
-                s.copy_from_slice(&head_out[..frames * b]);
+                s.copy_from_slice(&head_out[..frames * hin]);
             }
 
             let n_layers = array.layers.len();
             for (l, layer) in array.layers.iter().enumerate() {
-                let (done, rest) = state.rings.split_at_mut(l + 1);
-                let ring = &done[l];
-                let start = ring.prepare_position();
                 let g = layer.conv.out_channels;
+                let film_at = |site: usize| layer.films[site].as_ref();
+                // The dilated conv's input (kept in its history): x, or FiLM(x).
+                let ring = &mut state.rings[l];
+                let start = ring.prepare(frames);
+                let p = ring.frames_mut(start, frames);
+                p.copy_from_slice(&x_cur[..frames * c]);
+                if let Some(f) = film_at(CONV_PRE) {
+                    f.apply(p, c, c_buf, dc, frames, film);
+                }
+                if steady {
+                    ring.fill_history_from(start);
+                }
                 layer.conv.apply(ring.data(), start, frames, z, g);
-                layer.mixin.accumulate_1x1(cond, 1, frames, z, g);
+                if let Some(f) = film_at(CONV_POST) {
+                    f.apply(z, g, c_buf, dc, frames, film);
+                }
+                // z = conv + mixin(condition), with the mixin's FiLMs where present.
+                if film_at(MIXIN_PRE).is_some() || film_at(MIXIN_POST).is_some() {
+                    let source: &[f32] = match film_at(MIXIN_PRE) {
+                        Some(f) => {
+                            q[..frames * dc].copy_from_slice(&c_buf[..frames * dc]);
+                            f.apply(q, dc, c_buf, dc, frames, film);
+                            q
+                        }
+                        None => c_buf,
+                    };
+                    layer.mixin.apply_1x1(source, dc, frames, zm, g);
+                    if let Some(f) = film_at(MIXIN_POST) {
+                        f.apply(zm, g, c_buf, dc, frames, film);
+                    }
+                    for (zv, &mv) in z[..frames * g].iter_mut().zip(&zm[..frames * g]) {
+                        *zv += mv;
+                    }
+                } else {
+                    layer.mixin.accumulate_1x1(c_buf, dc, frames, z, g);
+                }
+                if let Some(f) = film_at(ACTIVATION_PRE) {
+                    f.apply(z, g, c_buf, dc, frames, film);
+                }
                 activate(layer, z, frames, b);
+                if let Some(f) = film_at(ACTIVATION_POST) {
+                    f.apply(z, g, c_buf, dc, frames, film);
+                }
+                // Head contribution: head1x1(a) (+ its FiLM), or a itself.
+                let (hsrc, hstride): (&[f32], usize) = match &layer.head1x1 {
+                    Some(h1) => {
+                        h1.apply_1x1(z, g, frames, h, hin);
+                        if let Some(f) = film_at(HEAD1X1_POST) {
+                            f.apply(h, hin, c_buf, dc, frames, film);
+                        }
+                        (h, hin)
+                    }
+                    None => (z, g),
+                };
                 let s = state.head_ring.frames_mut(head_start, frames);
-                if g == b {
-                    for (sv, &av) in s.iter_mut().zip(&z[..frames * b]) {
+                if hstride == hin {
+                    for (sv, &av) in s.iter_mut().zip(&hsrc[..frames * hin]) {
                         *sv += av;
                     }
                 } else {
                     for t in 0..frames {
-                        for (sv, &av) in s[t * b..(t + 1) * b].iter_mut().zip(&z[t * g..t * g + b]) {
+                        for (sv, &av) in s[t * hin..(t + 1) * hin].iter_mut().zip(&hsrc[t * hstride..]) {
                             *sv += av;
                         }
                     }
                 }
-                // Residual: next = x + layer1x1(a). The last array's last residual is never used.
-                let dest: &mut [f32] = if l + 1 < n_layers {
-                    let next = &mut rest[0];
-                    let next_start = next.prepare(frames);
-                    next.frames_mut(next_start, frames)
-                } else if a + 1 < n_arrays {
-                    &mut xfer[..frames * c]
-                } else {
+                // Residual: next = x + layer1x1(a) (NAM Core applies layer1x1_post_film only in
+                // blended layers), or next = x when the layer1x1 is inactive. The last array's
+                // last residual is never used.
+                if l + 1 == n_layers && a + 1 == n_arrays {
                     continue;
-                };
-                layer.layer1x1.apply_1x1(z, g, frames, dest, c);
-                let x = &ring.data()[start * c..(start + frames) * c];
-                for (d, &xv) in dest.iter_mut().zip(x) {
-                    *d += xv;
                 }
-                if steady && l + 1 < n_layers {
-                    let next = &mut rest[0];
-                    let p = next.prepare_position();
-                    next.fill_history_from(p);
+                match &layer.layer1x1 {
+                    Some(l1) => {
+                        l1.apply_1x1(z, g, frames, x_next, c);
+                        if matches!(layer.gating, Gating::Blended(_)) {
+                            if let Some(f) = film_at(LAYER1X1_POST) {
+                                f.apply(x_next, c, c_buf, dc, frames, film);
+                            }
+                        }
+                        for (nv, &xv) in x_next[..frames * c].iter_mut().zip(&x_cur[..frames * c]) {
+                            *nv += xv;
+                        }
+                    }
+                    None => x_next[..frames * c].copy_from_slice(&x_cur[..frames * c]),
                 }
+                std::mem::swap(x_cur, x_next);
             }
             if steady {
                 state.head_ring.fill_history_from(head_start);
@@ -260,9 +416,82 @@ impl WaveNet {
             }
             state.head_ring.advance(frames);
         }
-        let scale = self.weights.head_scale;
-        for (y, h) in io.iter_mut().zip(head_out.iter()) {
-            *y = scale * *h;
+        let scale = w.head_scale;
+        let n_out = w.out_channels;
+        for (y, &hv) in out[..frames * n_out].iter_mut().zip(&head_out[..frames * n_out]) {
+            *y = scale * hv;
+        }
+    }
+}
+
+/// Reads one layer array's weights in NAM Core's order (spec §3.2).
+fn read_array(reader: &mut WeightReader<'_>, a: &ArrayConfig) -> Result<LayerArray> {
+    let rechannel = Conv::read(reader, a.input_size, a.channels, 1, 1, false)?;
+    let mut layers = Vec::with_capacity(a.dilations.len());
+    for l in 0..a.dilations.len() {
+        let out = a.conv_out(l);
+        let conv =
+            Conv::read_grouped(reader, a.channels, out, a.kernel_sizes[l], a.dilations[l], true, a.groups_input)?;
+        let mixin = Conv::read_grouped(reader, a.condition_size, out, 1, 1, false, a.groups_mixin)?;
+        let layer1x1 = match a.layer1x1 {
+            Some(groups) => Some(Conv::read_grouped(reader, a.bottleneck, a.channels, 1, 1, true, groups)?),
+            None => None,
+        };
+        let head1x1 = match a.head1x1 {
+            Some((h1, groups)) => Some(Conv::read_grouped(reader, a.bottleneck, h1, 1, 1, true, groups)?),
+            None => None,
+        };
+        let mut films: [Option<Film>; 8] = Default::default();
+        for (site, film) in a.films.iter().enumerate() {
+            if let Some(f) = film {
+                let dim = a.film_dim(site, l);
+                let rows = if f.shift { 2 * dim } else { dim };
+                let conv = Conv::read_grouped(reader, a.condition_size, rows, 1, 1, true, f.groups)?;
+                films[site] = Some(Film { conv, dim, shift: f.shift });
+            }
+        }
+        layers.push(Layer {
+            conv,
+            mixin,
+            layer1x1,
+            head1x1,
+            films,
+            activation: a.activations[l].clone(),
+            gating: a.gating[l].clone(),
+        });
+    }
+    let head = Conv::read(reader, a.head_input(), a.head_size, a.head_kernel_size, a.head_dilation, a.head_bias)?;
+    Ok(LayerArray {
+        rechannel,
+        layers,
+        head,
+        channels: a.channels,
+        bottleneck: a.bottleneck,
+        head_input: a.head_input(),
+    })
+}
+
+impl Scratch {
+    fn new(w: &Weights) -> Scratch {
+        let layers = || w.arrays.iter().flat_map(|a| a.layers.iter());
+        let max_c = w.arrays.iter().map(|a| a.channels.max(a.rechannel.in_channels)).max().unwrap_or(1);
+        let max_z = layers().map(|l| l.conv.out_channels).max().unwrap_or(1);
+        let max_film = layers().flat_map(|l| l.films.iter().flatten().map(|f| f.conv.out_channels)).max().unwrap_or(0);
+        let max_h = layers().filter_map(|l| l.head1x1.as_ref().map(|h| h.out_channels)).max().unwrap_or(0);
+        let max_head = w.arrays.iter().map(|a| a.head.out_channels.max(a.head_input)).max().unwrap_or(1);
+        let buf = |width: usize| vec![0.0f32; MAX_FRAMES * width];
+        Scratch {
+            u: buf(w.in_channels),
+            cond: buf(w.cond_channels),
+            x_cur: buf(max_c),
+            x_next: buf(max_c),
+            z: buf(max_z),
+            zm: buf(max_z),
+            q: buf(w.cond_channels),
+            film: buf(max_film),
+            h: buf(max_h),
+            head_out: buf(max_head),
+            out: buf(w.out_channels),
         }
     }
 }
