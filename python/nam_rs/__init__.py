@@ -4,6 +4,7 @@
 >>> model = nam_rs.load("amp.nam")          # doctest: +SKIP
 >>> y = model.process(x)                    # doctest: +SKIP
 >>> model.process(x, out=x)                 # in place, GIL released  # doctest: +SKIP
+>>> nam_rs.render_file(model, "di.wav", "wet.wav", normalize=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from nam_rs._errors import (
     NamVersionWarning,
     UnsupportedModelError,
 )
+from nam_rs.audio import RenderReport, SampleRateWarning, render_file
+from nam_rs.levels import LevelWarning, db_to_gain, input_gain_db, output_gain_db
 
 __all__ = [
     "DEFAULT_GIL_THRESHOLD",
+    "LevelWarning",
     "Model",
     "NamBusyError",
     "NamError",
@@ -34,9 +38,15 @@ __all__ = [
     "NamLimitError",
     "NamVersionError",
     "NamVersionWarning",
+    "RenderReport",
+    "SampleRateWarning",
     "UnsupportedModelError",
+    "db_to_gain",
+    "input_gain_db",
     "load",
     "loads",
+    "output_gain_db",
+    "render_file",
 ]
 
 __version__ = "0.1.0"
