@@ -77,8 +77,8 @@ pub struct PyModel {
 /// keep it.
 const DEFAULT_GIL_THRESHOLD: usize = 4096;
 
-fn options_from(fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<LoadOptions> {
-    let mut options = LoadOptions { fast_tanh, ..LoadOptions::default() };
+fn options_from(fast_tanh: bool, portable_kernels: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<LoadOptions> {
+    let mut options = LoadOptions { fast_tanh, portable_kernels, ..LoadOptions::default() };
     if let Some(limits) = limits {
         for (key, value) in limits.iter() {
             let key: String = key.extract()?;
@@ -125,13 +125,21 @@ fn build(py: Python<'_>, nam: NamModel, source: Vec<u8>, options: &LoadOptions) 
 
 /// Loads a `.nam` file (use `nam_rs.load`, which also emits the file's warnings).
 #[pyfunction]
-#[pyo3(signature = (path, *, fast_tanh = false, limits = None))]
-fn _load(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<PyModel> {
-    no_panic("loading a model", || load_path(py, path, fast_tanh, limits))
+#[pyo3(signature = (path, *, fast_tanh = false, portable_kernels = false, limits = None))]
+fn _load(
+    py: Python<'_>,
+    path: PathBuf,
+    fast_tanh: bool,
+    portable_kernels: bool,
+    limits: Option<&Bound<'_, PyDict>>,
+) -> PyResult<PyModel> {
+    no_panic("loading a model", || {
+        let options = options_from(fast_tanh, portable_kernels, limits)?;
+        load_path(py, path, options)
+    })
 }
 
-fn load_path(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<PyModel> {
-    let options = options_from(fast_tanh, limits)?;
+fn load_path(py: Python<'_>, path: PathBuf, options: LoadOptions) -> PyResult<PyModel> {
     let shown = path.display().to_string();
     let (nam, source) = py
         .detach(|| {
@@ -149,26 +157,29 @@ fn load_path(py: Python<'_>, path: PathBuf, fast_tanh: bool, limits: Option<&Bou
 
 /// Loads a model from the JSON text (str or bytes) of a `.nam` file.
 #[pyfunction]
-#[pyo3(signature = (data, *, fast_tanh = false, limits = None))]
+#[pyo3(signature = (data, *, fast_tanh = false, portable_kernels = false, limits = None))]
 fn _loads(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     fast_tanh: bool,
+    portable_kernels: bool,
     limits: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyModel> {
-    let options = options_from(fast_tanh, limits)?;
-    let source: Vec<u8> = if let Ok(s) = data.cast::<PyString>() {
-        s.to_cow()?.as_bytes().to_vec()
-    } else if let Ok(b) = data.cast::<PyBytes>() {
-        b.as_bytes().to_vec()
-    } else {
-        return Err(PyTypeError::new_err(format!(
-            "expected the .nam JSON as str or bytes, got {}",
-            data.get_type().name()?
-        )));
-    };
-    let nam = NamModel::from_slice_with_limits(&source, &options.limits).map_err(to_py_err)?;
-    build(py, nam, source, &options)
+    no_panic("loading a model", || {
+        let options = options_from(fast_tanh, portable_kernels, limits)?;
+        let source: Vec<u8> = if let Ok(s) = data.cast::<PyString>() {
+            s.to_cow()?.as_bytes().to_vec()
+        } else if let Ok(b) = data.cast::<PyBytes>() {
+            b.as_bytes().to_vec()
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "expected the .nam JSON as str or bytes, got {}",
+                data.get_type().name()?
+            )));
+        };
+        let nam = NamModel::from_slice_with_limits(&source, &options.limits).map_err(to_py_err)?;
+        build(py, nam, source, &options)
+    })
 }
 
 /// A float32 1-D C-contiguous view of `x`: `x` itself when it already is one, else a converted
@@ -355,7 +366,8 @@ impl PyModel {
             limits.set_item(key, value)?;
         }
         let rebuild = py.import("nam_rs._core")?.getattr("_unpickle")?;
-        let args = (PyBytes::new(py, &info.source), info.options.fast_tanh, limits, this.gil_threshold)
+        let o = &info.options;
+        let args = (PyBytes::new(py, &info.source), o.fast_tanh, o.portable_kernels, limits, this.gil_threshold)
             .into_pyobject(py)?
             .into_any();
         Ok((rebuild, args))
@@ -473,10 +485,11 @@ fn _unpickle(
     py: Python<'_>,
     data: &Bound<'_, PyBytes>,
     fast_tanh: bool,
+    portable_kernels: bool,
     limits: &Bound<'_, PyDict>,
     gil_threshold: usize,
 ) -> PyResult<PyModel> {
-    let mut model = _loads(py, data.as_any(), fast_tanh, Some(limits))?;
+    let mut model = _loads(py, data.as_any(), fast_tanh, portable_kernels, Some(limits))?;
     model.gil_threshold = gil_threshold;
     Ok(model)
 }

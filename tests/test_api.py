@@ -262,3 +262,18 @@ def test_pickle_round_trip_and_multiprocessing(signal: np.ndarray) -> None:
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         remote = pool.submit(_render_in_worker, nam_rs.load(NANO), signal).result(timeout=120)
     assert np.array_equal(remote, nam_rs.load(NANO).process(signal))
+
+
+def test_portable_kernels_give_the_same_bits(signal: np.ndarray) -> None:
+    for path in (NANO, LSTM):
+        dispatched = nam_rs.load(path).process(signal)
+        portable = nam_rs.load(path, portable_kernels=True)
+        assert np.array_equal(portable.process(signal), dispatched)
+        assert np.array_equal(pickle_round_trip(portable).process(signal), dispatched)
+
+
+def pickle_round_trip(model: nam_rs.Model) -> nam_rs.Model:
+    import pickle
+
+    clone: nam_rs.Model = pickle.loads(pickle.dumps(model))
+    return clone

@@ -66,6 +66,7 @@ def load(
     fast_tanh: bool = False,
     limits: Mapping[str, int] | None = None,
     gil_threshold: int | None = None,
+    portable_kernels: bool = False,
 ) -> Model:
     """Load a .nam file into a ready-to-run, prewarmed model.
 
@@ -74,12 +75,20 @@ def load(
         fast_tanh: use NAM Core's fast tanh approximation instead of exact tanh (off: exact output).
         limits: raise resource limits for trusted files, e.g. ``{"max_weights": 100_000_000}``.
         gil_threshold: frames from which ``process`` releases the GIL (default ``DEFAULT_GIL_THRESHOLD``).
+        portable_kernels: run the baseline x86-64 kernels even on an AVX2 CPU (same output bit for
+            bit; for comparisons and benchmarks).
 
     Raises:
         FileNotFoundError: the file does not exist.
         NamFormatError, NamVersionError, UnsupportedModelError, NamLimitError: the file cannot be run.
     """
-    return _finish(_load(os.fspath(path), fast_tanh=fast_tanh, limits=dict(limits) if limits else None), gil_threshold)
+    model = _load(
+        os.fspath(path),
+        fast_tanh=fast_tanh,
+        portable_kernels=portable_kernels,
+        limits=dict(limits) if limits else None,
+    )
+    return _finish(model, gil_threshold)
 
 
 def loads(
@@ -88,6 +97,10 @@ def loads(
     fast_tanh: bool = False,
     limits: Mapping[str, int] | None = None,
     gil_threshold: int | None = None,
+    portable_kernels: bool = False,
 ) -> Model:
     """Load a model from the JSON text of a .nam file (str or bytes); same options as :func:`load`."""
-    return _finish(_loads(data, fast_tanh=fast_tanh, limits=dict(limits) if limits else None), gil_threshold)
+    model = _loads(
+        data, fast_tanh=fast_tanh, portable_kernels=portable_kernels, limits=dict(limits) if limits else None
+    )
+    return _finish(model, gil_threshold)
