@@ -15,6 +15,8 @@ use crate::wavenet::WaveNet;
 /// Every processing method is allocation-free, lock-free and free of system calls.
 #[derive(Debug)]
 #[non_exhaustive]
+// Built once and processed in place: boxing the larger variant would only add an indirection.
+#[allow(clippy::large_enum_variant)]
 pub enum Model {
     WaveNet(WaveNet),
     Lstm(Lstm),

@@ -114,7 +114,7 @@ fn self_check() {
 /// One representative per code path: the A1 standard preset (the largest), nano, gated, blended
 /// (bottleneck != channels, per-layer kernel sizes), a per-layer activation list covering every
 /// activation, per-channel PReLU, a head kernel of 3; every LSTM fixture.
-const WAVENET_FIXTURES: [&str; 7] = [
+const WAVENET_FIXTURES: [&str; 11] = [
     "wavenet_standard",
     "wavenet_nano",
     "wavenet_gated",
@@ -122,6 +122,10 @@ const WAVENET_FIXTURES: [&str; 7] = [
     "wavenet_act_list",
     "wavenet_act_prelu_channels",
     "wavenet_head_k3",
+    "wavenet_a2_film",
+    "wavenet_a2_groups",
+    "wavenet_a2_condition_dsp",
+    "wavenet_post_head",
 ];
 
 /// Used only while `tests/fixtures/manifest.json` does not exist yet.

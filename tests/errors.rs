@@ -494,13 +494,13 @@ fn cases() -> Vec<Case> {
             &["config.layers[0].groups_input", "3 groups"],
         ),
         fails(
-            "post-stack head",
+            "post-stack head adds its weights",
             WaveNet(|v| {
                 v["config"]["head"] =
                     json!({"channels": 2, "out_channels": 1, "kernel_sizes": [1], "activation": "Tanh"})
             }),
-            is_unsupported,
-            &["head", "config.head"],
+            is_weight_count,
+            &["44", "42"],
         ),
         fails(
             "in_channels 2 without a matching input_size",

@@ -127,17 +127,51 @@ pub struct WaveNetConfig {
     pub condition_dsp: Option<NamModel>,
     /// Where this config sits in the file (`config`, `config.condition_dsp.config`, ...).
     pub path: String,
+    /// The post-stack head: [activation → conv] × n after the last array.
+    pub post_head: Option<PostHeadConfig>,
+}
+
+/// `config.head`: convolutions (dilation 1, bias) after the layer arrays, each preceded by the
+/// activation; `channels` wide except the last, which has `out_channels`.
+#[derive(Debug, Clone)]
+pub struct PostHeadConfig {
+    pub channels: usize,
+    pub out_channels: usize,
+    pub kernel_sizes: Vec<usize>,
+    pub activation: Activation,
+}
+
+impl PostHeadConfig {
+    /// (in, out, kernel) of each convolution, given the last array's head size.
+    pub fn convs(&self, in_channels: usize) -> Vec<(usize, usize, usize)> {
+        let n = self.kernel_sizes.len();
+        let mut cin = in_channels;
+        self.kernel_sizes
+            .iter()
+            .enumerate()
+            .map(|(j, &k)| {
+                let cout = if j + 1 == n { self.out_channels } else { self.channels };
+                let shape = (cin, cout, k);
+                cin = cout;
+                shape
+            })
+            .collect()
+    }
 }
 
 impl WaveNetConfig {
     /// Receptive field in samples, the trainer's definition (= NAM Core's prewarm count).
     pub fn receptive_field(&self) -> usize {
-        self.arrays.iter().map(ArrayConfig::history).sum::<usize>() + 1
+        let post: usize = self.post_head.as_ref().map_or(0, |h| h.kernel_sizes.iter().map(|k| k - 1).sum());
+        self.arrays.iter().map(ArrayConfig::history).sum::<usize>() + post + 1
     }
 
     /// Weights the config needs, including the trailing `head_scale`.
     pub fn weight_count(&self) -> usize {
-        self.arrays.iter().map(ArrayConfig::weight_count).sum::<usize>() + 1
+        let post: usize = self.post_head.as_ref().map_or(0, |h| {
+            h.convs(self.last_head_size()).iter().map(|&(i, o, k)| Conv::weight_count(i, o, k, true, 1)).sum()
+        });
+        self.arrays.iter().map(ArrayConfig::weight_count).sum::<usize>() + post + 1
     }
 
     /// Parses `config`; `path` names it in errors, `sample_rate` is the file's (a condition_dsp
@@ -153,10 +187,7 @@ impl WaveNetConfig {
         let limits = &options.limits;
         // Required by NAM Core even though the last weight overrides the value.
         root.req("head_scale")?.f64()?;
-        if let Some(f) = root.get_some("head") {
-            f.object()?;
-            return Err(NamError::unsupported(format!("WaveNet post-stack head ({})", f.path)));
-        }
+        let head_field = root.get_some("head");
         let in_channels = match root.get_some("in_channels") {
             Some(f) => f.positive()?,
             None => 1,
@@ -197,7 +228,12 @@ impl WaveNetConfig {
             options.check_limit("number of WaveNet layers", limits.max_layers, total_layers)?;
             arrays.push(array);
         }
-        let config = WaveNetConfig { arrays, in_channels, condition_dsp, path: path.to_string() };
+        let last_head = arrays.last().map_or(1, |a| a.head_size);
+        let post_head = match head_field {
+            None => None,
+            Some(f) => Some(parse_post_head(&f.object()?, last_head, options)?),
+        };
+        let config = WaveNetConfig { arrays, in_channels, condition_dsp, path: path.to_string(), post_head };
         // Checked arithmetic: a hostile file can ask for dilations near usize::MAX.
         let mut rf: usize = 1;
         for (a, array) in config.arrays.iter().enumerate() {
@@ -253,10 +289,48 @@ impl WaveNetConfig {
         Ok(())
     }
 
-    /// Output channels: the last array's head size.
+    /// Output channels: the post-stack head's, or the last array's head size.
     pub fn out_channels(&self) -> usize {
+        self.post_head.as_ref().map_or(self.last_head_size(), |h| h.out_channels)
+    }
+
+    pub fn last_head_size(&self) -> usize {
         self.arrays.last().map_or(1, |a| a.head_size)
     }
+}
+
+/// `config.head` with NAM Core's rules (a legacy `in_channels` must equal the last head size).
+fn parse_post_head(obj: &Obj<'_>, last_head: usize, options: &LoadOptions) -> Result<PostHeadConfig> {
+    let limits = &options.limits;
+    if let Some(f) = obj.get_some("in_channels") {
+        let v = f.positive()?;
+        if v != last_head {
+            return Err(f.error(format!("must equal the last layer array's head size ({last_head}), got {v}")));
+        }
+    }
+    let channels = obj.req("channels")?.positive()?;
+    let out_channels = obj.req("out_channels")?.positive()?;
+    options.check_limit(&format!("{}.channels (channels)", obj.path), limits.max_channels, channels)?;
+    options.check_limit(&format!("{}.out_channels (channels)", obj.path), limits.max_channels, out_channels)?;
+    let ks = obj.req("kernel_sizes")?;
+    let kernel_sizes = ks
+        .items()?
+        .iter()
+        .map(|f| {
+            let k = f.positive()?;
+            options.check_limit(&format!("{} (kernel size)", f.path), limits.max_kernel_size, k)?;
+            Ok(k)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if kernel_sizes.is_empty() {
+        return Err(ks.expected("a non-empty list of kernel sizes"));
+    }
+    let activation = Activation::parse(&obj.req("activation")?, options.fast_tanh)?;
+    let head = PostHeadConfig { channels, out_channels, kernel_sizes, activation };
+    for (j, (cin, _, _)) in head.convs(last_head).into_iter().enumerate() {
+        head.activation.check_channels(cin, &format!("{}.activation (before conv {j})", obj.path))?;
+    }
+    Ok(head)
 }
 
 /// A value given either once for every layer or as a list with one entry per layer.

@@ -83,6 +83,9 @@ struct Weights {
     out_channels: usize,
     /// Rows of the conditioning signal every layer sees.
     cond_channels: usize,
+    /// Post-stack head convolutions and the activation before each.
+    post_head: Vec<Conv>,
+    post_activation: Option<Activation>,
 }
 
 /// Per-array streaming state: one history ring per layer (of the dilated conv's input) plus the
@@ -125,6 +128,8 @@ pub struct WaveNet {
     weights: Arc<Weights>,
     condition: Option<Box<WaveNet>>,
     arrays: Vec<ArrayState>,
+    /// Histories of the post-stack head convolutions' inputs.
+    post_rings: Vec<Ring>,
     scratch: Scratch,
     kernels: Kernels,
 }
@@ -197,6 +202,12 @@ impl WaveNet {
 
         let mut reader = WeightReader::new(weights);
         let arrays = config.arrays.iter().map(|a| read_array(&mut reader, a)).collect::<Result<Vec<_>>>()?;
+        let mut post_head = Vec::new();
+        if let Some(h) = &config.post_head {
+            for (cin, cout, k) in h.convs(config.last_head_size()) {
+                post_head.push(Conv::read(&mut reader, cin, cout, k, 1, true)?);
+            }
+        }
         // NAM Core uses the last weight, not config.head_scale.
         let head_scale = reader.take(1)?[0];
         reader.finish()?;
@@ -212,7 +223,10 @@ impl WaveNet {
             in_channels: config.in_channels,
             out_channels: config.out_channels(),
             cond_channels,
+            post_head,
+            post_activation: config.post_head.as_ref().map(|h| h.activation.clone()),
         };
+        let post_rings = weights.post_head.iter().map(|c| Ring::new(c.in_channels, c.history(), MAX_FRAMES)).collect();
         let states = weights
             .arrays
             .iter()
@@ -223,7 +237,7 @@ impl WaveNet {
             .collect();
         let scratch = Scratch::new(&weights);
         let kernels = Kernels::select(options);
-        let mut model = WaveNet { weights: Arc::new(weights), condition, arrays: states, scratch, kernels };
+        let mut model = WaveNet { weights: Arc::new(weights), condition, arrays: states, post_rings, scratch, kernels };
         model.prewarm();
         Ok(model)
     }
@@ -417,9 +431,34 @@ impl WaveNet {
             state.head_ring.advance(frames);
         }
         let scale = w.head_scale;
-        let n_out = w.out_channels;
-        for (y, &hv) in out[..frames * n_out].iter_mut().zip(&head_out[..frames * n_out]) {
-            *y = scale * hv;
+        let (Some(act), false) = (&w.post_activation, w.post_head.is_empty()) else {
+            let n_out = w.out_channels;
+            for (y, &hv) in out[..frames * n_out].iter_mut().zip(&head_out[..frames * n_out]) {
+                *y = scale * hv;
+            }
+            return;
+        };
+        // Post-stack head: v₀ = head_scale·head; v_{j+1} = conv_j(act(v_j)); the activated input is
+        // what each convolution keeps in its history.
+        let n_post = w.post_head.len();
+        for (j, (conv, ring)) in w.post_head.iter().zip(self.post_rings.iter_mut()).enumerate() {
+            let cin = conv.in_channels;
+            let start = ring.prepare(frames);
+            let dst = ring.frames_mut(start, frames);
+            if j == 0 {
+                for (d, &hv) in dst.iter_mut().zip(&head_out[..frames * cin]) {
+                    *d = scale * hv;
+                }
+            } else {
+                dst.copy_from_slice(&z[..frames * cin]);
+            }
+            act.apply(dst, frames, cin, cin);
+            if steady {
+                ring.fill_history_from(start);
+            }
+            let target: &mut [f32] = if j + 1 == n_post { out } else { z };
+            conv.apply(ring.data(), start, frames, target, conv.out_channels);
+            ring.advance(frames);
         }
     }
 }
@@ -475,7 +514,8 @@ impl Scratch {
     fn new(w: &Weights) -> Scratch {
         let layers = || w.arrays.iter().flat_map(|a| a.layers.iter());
         let max_c = w.arrays.iter().map(|a| a.channels.max(a.rechannel.in_channels)).max().unwrap_or(1);
-        let max_z = layers().map(|l| l.conv.out_channels).max().unwrap_or(1);
+        let max_post = w.post_head.iter().map(|c| c.out_channels.max(c.in_channels)).max().unwrap_or(0);
+        let max_z = layers().map(|l| l.conv.out_channels).max().unwrap_or(1).max(max_post);
         let max_film = layers().flat_map(|l| l.films.iter().flatten().map(|f| f.conv.out_channels)).max().unwrap_or(0);
         let max_h = layers().filter_map(|l| l.head1x1.as_ref().map(|h| h.out_channels)).max().unwrap_or(0);
         let max_head = w.arrays.iter().map(|a| a.head.out_channels.max(a.head_input)).max().unwrap_or(1);
