@@ -17,6 +17,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod activation;
+mod container;
 mod conv;
 mod error;
 mod file;
@@ -33,6 +34,7 @@ mod wavenet;
 mod python;
 
 pub use activation::{fast_sigmoid, fast_tanh, Activation};
+pub use container::Container;
 pub use error::{NamError, Result};
 pub use file::{NamModel, Version, EARLIEST_VERSION, LATEST_VERSION};
 pub use lstm::Lstm;

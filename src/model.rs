@@ -1,5 +1,6 @@
 //! `Model`: one enum over the architectures, dispatching on the file's declared `architecture`.
 
+use crate::container::Container;
 use crate::error::{NamError, Result};
 use crate::file::NamModel;
 use crate::lstm::Lstm;
@@ -20,6 +21,8 @@ use crate::wavenet::WaveNet;
 pub enum Model {
     WaveNet(WaveNet),
     Lstm(Lstm),
+    /// A SlimmableContainer: several models, one active, chosen by [`Model::set_slimmable_size`].
+    Container(Container),
 }
 
 impl Clone for Model {
@@ -28,6 +31,11 @@ impl Clone for Model {
         let mut copy = match self {
             Model::WaveNet(m) => Model::WaveNet(m.clone()),
             Model::Lstm(m) => Model::Lstm(m.clone()),
+            Model::Container(m) => {
+                let mut c = m.clone();
+                c.reset_all();
+                Model::Container(c)
+            }
         };
         copy.reset();
         copy
@@ -35,7 +43,7 @@ impl Clone for Model {
 }
 
 /// Architectures NAM Core 0.5.5 knows but this build does not run yet.
-const KNOWN_UNSUPPORTED: [&str; 3] = ["ConvNet", "Linear", "SlimmableContainer"];
+const KNOWN_UNSUPPORTED: [&str; 2] = ["ConvNet", "Linear"];
 
 impl Model {
     /// Builds the model a parsed file describes, with default options.
@@ -45,6 +53,11 @@ impl Model {
 
     /// Builds the model a parsed file describes.
     pub fn from_nam_with(nam: &NamModel, options: &LoadOptions) -> Result<Model> {
+        Self::build(nam, options, 0)
+    }
+
+    /// `depth` counts the nesting of container sub-models.
+    pub(crate) fn build(nam: &NamModel, options: &LoadOptions, depth: usize) -> Result<Model> {
         options.check_limit("number of weights", options.limits.max_weights, nam.weights.len())?;
         match nam.architecture.as_str() {
             "WaveNet" => {
@@ -57,6 +70,7 @@ impl Model {
                 }
             }
             "LSTM" => Ok(Model::Lstm(Lstm::new(&nam.config, &nam.weights, nam.sample_rate, options)?)),
+            "SlimmableContainer" => Ok(Model::Container(Container::new(nam, options, depth)?)),
             name if KNOWN_UNSUPPORTED.contains(&name) => {
                 Err(NamError::unsupported(format!("architecture {name:?} (coming in a later release)")))
             }
@@ -72,6 +86,7 @@ impl Model {
         match self {
             Model::WaveNet(_) => "WaveNet",
             Model::Lstm(_) => "LSTM",
+            Model::Container(_) => "SlimmableContainer",
         }
     }
 
@@ -81,6 +96,7 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.process_buffer(buffer),
             Model::Lstm(m) => m.process_buffer(buffer),
+            Model::Container(c) => c.active_mut().process_buffer(buffer),
         }
     }
 
@@ -113,6 +129,7 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.prewarm(),
             Model::Lstm(m) => m.reset(),
+            Model::Container(c) => c.active_mut().reset(),
         }
     }
 
@@ -123,6 +140,7 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.prewarm(),
             Model::Lstm(m) => m.prewarm(),
+            Model::Container(c) => c.active_mut().prewarm(),
         }
     }
 
@@ -131,6 +149,7 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.receptive_field(),
             Model::Lstm(_) => 1,
+            Model::Container(c) => c.active().receptive_field(),
         }
     }
 
@@ -139,6 +158,7 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.receptive_field(),
             Model::Lstm(m) => m.prewarm_samples(),
+            Model::Container(c) => c.active().prewarm_samples(),
         }
     }
 
@@ -150,6 +170,38 @@ impl Model {
     /// Output channels (1 for every model this build runs).
     pub fn num_output_channels(&self) -> usize {
         1
+    }
+
+    /// Chooses the sub-model of a SlimmableContainer by a size in [0, 1] (NAM Core's
+    /// `SetSlimmableSize`: the first sub-model with `size < max_value`, else the last). A newly
+    /// selected sub-model starts from its prewarmed state; no allocation, no prewarm run. Models
+    /// that are not slimmable get an `Unsupported` error.
+    pub fn set_slimmable_size(&mut self, size: f64) -> Result<()> {
+        match self {
+            Model::Container(c) => {
+                c.set_slimmable_size(size);
+                Ok(())
+            }
+            other => {
+                Err(NamError::unsupported(format!("slimmable size on a {} (not slimmable)", other.architecture())))
+            }
+        }
+    }
+
+    /// The current slimmable size (`None` for models that are not slimmable).
+    pub fn slimmable_size(&self) -> Option<f64> {
+        match self {
+            Model::Container(c) => Some(c.slimmable_size()),
+            _ => None,
+        }
+    }
+
+    /// Sizes at which the selection changes (empty for models that are not slimmable).
+    pub fn slimmable_breakpoints(&self) -> &[f64] {
+        match self {
+            Model::Container(c) => c.slimmable_breakpoints(),
+            _ => &[],
+        }
     }
 
     /// Offline rendering: a fresh prewarmed copy processes the whole signal; `self`'s streaming

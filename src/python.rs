@@ -373,6 +373,24 @@ impl PyModel {
         Ok((rebuild, args))
     }
 
+    /// SlimmableContainer size in [0, 1] (None for models that are not slimmable). Setting it
+    /// selects a sub-model as NAM Core does; a newly selected one starts from its prewarmed state.
+    #[getter]
+    fn get_slimmable_size(&self) -> Option<f64> {
+        self.model.slimmable_size()
+    }
+
+    #[setter]
+    fn set_slimmable_size(&mut self, size: f64) -> PyResult<()> {
+        self.model.set_slimmable_size(size).map_err(to_py_err)
+    }
+
+    /// Sizes at which the selected sub-model changes (empty when not slimmable).
+    #[getter]
+    fn slimmable_breakpoints(&self) -> Vec<f64> {
+        self.model.slimmable_breakpoints().to_vec()
+    }
+
     #[getter]
     fn architecture(&self) -> &str {
         &self.info.architecture

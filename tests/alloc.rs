@@ -175,7 +175,7 @@ fn subjects() -> Vec<Subject> {
         assert!(lstm_done, "no LSTM fixture found in {}", manifest_path.display());
         // NAM Core's A2 feature models (every FiLM site, groups, head1x1, condition_dsp), when present.
         if let Some(dir) = common::reference_dir() {
-            for name in ["wavenet_a2_max", "wavenet_condition_dsp"] {
+            for name in ["wavenet_a2_max", "wavenet_condition_dsp", "A2", "slimmable_container"] {
                 out.push(plain(&format!("core:{name}"), dir.join("models").join(format!("{name}.nam"))));
             }
         }
@@ -277,6 +277,16 @@ fn check(subject: &Subject) -> Result<String, Vec<String>> {
     let buf = &mut buffer[..64];
     let counts = measure(|| model.process_buffer(buf));
     record(&mut failures, "process_buffer after reset".to_string(), counts);
+    // Slimmable models: switching size (through every sub-model and back) and processing after it.
+    if !model.slimmable_breakpoints().is_empty() {
+        let counts = measure(|| {
+            for size in [0.0, 0.3, 0.6, 0.99, 1.0, 0.0] {
+                model.set_slimmable_size(size).expect("slimmable");
+                model.process_buffer(&mut buffer[..64]);
+            }
+        });
+        record(&mut failures, "set_slimmable_size + process_buffer".to_string(), counts);
+    }
 
     // Control on this thread: `render` allocates by design (a fresh copy and the output), so the
     // counters must see it here too.

@@ -262,16 +262,53 @@ fn cases() -> Vec<Case> {
         fails("architecture ConvNet", WaveNet(|v| v["architecture"] = json!("ConvNet")), is_unsupported, &["ConvNet"]),
         fails("architecture Linear", WaveNet(|v| v["architecture"] = json!("Linear")), is_unsupported, &["Linear"]),
         fails(
-            "architecture SlimmableContainer",
+            "SlimmableContainer without submodels",
             WaveNet(|v| v["architecture"] = json!("SlimmableContainer")),
-            is_unsupported,
-            &["SlimmableContainer"],
+            is_format,
+            &["config.submodels", "missing"],
         ),
         fails(
             "architecture is lower case",
             WaveNet(|v| v["architecture"] = json!("wavenet")),
             format_at!("architecture"),
             &["\"wavenet\""],
+        ),
+        fails(
+            "SlimmableContainer with an empty submodels list",
+            WaveNet(|v| {
+                v["architecture"] = json!("SlimmableContainer");
+                v["config"] = json!({"submodels": []});
+            }),
+            is_format,
+            &["config.submodels", "non-empty"],
+        ),
+        fails(
+            "SlimmableContainer with unsorted max_value",
+            WaveNet(|v| {
+                let sub = wavenet();
+                v["architecture"] = json!("SlimmableContainer");
+                v["config"] =
+                    json!({"submodels": [{"max_value": 0.8, "model": sub.clone()}, {"max_value": 0.5, "model": sub}]});
+            }),
+            is_format,
+            &["config.submodels[1].max_value", "ascending"],
+        ),
+        fails(
+            "SlimmableContainer whose last max_value is below 1",
+            WaveNet(|v| {
+                v["architecture"] = json!("SlimmableContainer");
+                v["config"] = json!({"submodels": [{"max_value": 0.5, "model": wavenet()}]});
+            }),
+            is_format,
+            &["config.submodels", "at least 1.0"],
+        ),
+        loads(
+            "SlimmableContainer of two WaveNets",
+            WaveNet(|v| {
+                v["architecture"] = json!("SlimmableContainer");
+                v["config"] = json!({"submodels": [{"max_value": 0.5, "model": wavenet()}, {"max_value": 1.0, "model": wavenet()}]});
+            }),
+            0,
         ),
         // --- WaveNet config -------------------------------------------------------------------
         fails(

@@ -55,11 +55,37 @@ fn core_example_models_outside_this_release_are_refused() {
         eprintln!("SKIPPED: ../shared/reference not found");
         return;
     };
-    for name in ["A2", "slimmable_container", "slimmable_wavenet"] {
-        let nam = NamModel::from_file(dir.join("models").join(format!("{name}.nam"))).expect("file-level parse");
-        match Model::from_nam(&nam) {
-            Err(NamError::Unsupported { feature }) => assert!(!feature.is_empty()),
-            other => panic!("{name}: expected Unsupported, got {other:?}"),
+    // Slimmable WaveNets (channel slicing) come with the next release.
+    let name = "slimmable_wavenet";
+    let nam = NamModel::from_file(dir.join("models").join(format!("{name}.nam"))).expect("file-level parse");
+    match Model::from_nam(&nam) {
+        Err(NamError::Unsupported { feature }) => assert!(feature.contains("slimmable"), "{feature}"),
+        other => panic!("{name}: expected Unsupported, got {other:?}"),
+    }
+}
+
+/// SlimmableContainers, as NAM Core's renders were made: for row i a fresh model, the size set to
+/// the midpoint of row i's interval, then the input in 64-frame blocks.
+#[test]
+fn core_containers_match_core_renders_per_size() {
+    let Some(dir) = common::reference_dir() else {
+        eprintln!("SKIPPED: ../shared/reference not found");
+        return;
+    };
+    let (_, input) = common::read_npy(&dir.join("input.npy"));
+    for (name, sizes) in [("A2", vec![0.25, 0.75]), ("slimmable_container", vec![0.165, 0.495, 0.83])] {
+        let (shape, expected) = common::read_npy(&dir.join("outputs").join(format!("{name}.core.npy")));
+        assert_eq!(shape, vec![sizes.len(), input.len()], "{name}: reference shape");
+        let nam = NamModel::from_file(dir.join("models").join(format!("{name}.nam"))).expect("load");
+        for (row, size) in sizes.into_iter().enumerate() {
+            let mut model = Model::from_nam(&nam).expect("build");
+            model.set_slimmable_size(size).expect("a container is slimmable");
+            let mut out = input.clone();
+            for block in out.chunks_mut(64) {
+                model.process_buffer(block);
+            }
+            let reference = &expected[row * input.len()..(row + 1) * input.len()];
+            common::assert_parity(&format!("{name} row {row} (size {size})"), &out, reference);
         }
     }
 }

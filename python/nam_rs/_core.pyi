@@ -32,6 +32,13 @@ class Model:
     def __reduce__(self) -> tuple[Any, tuple[bytes, bool, bool, dict[str, int], int]]:
         """Pickle support: the source JSON and load options (the model unpickles prewarmed)."""
     @property
+    def slimmable_size(self) -> float | None:
+        """SlimmableContainer size in [0, 1]; None when the model is not slimmable."""
+    @slimmable_size.setter
+    def slimmable_size(self, size: float) -> None: ...
+    @property
+    def slimmable_breakpoints(self) -> list[float]: ...
+    @property
     def architecture(self) -> str: ...
     @property
     def version(self) -> str: ...
