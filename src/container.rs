@@ -15,8 +15,15 @@ pub struct Container {
     models: Vec<Model>,
     /// Upper bound (exclusive) of the size range of each sub-model, strictly ascending.
     max_values: Vec<f64>,
+    /// For a slimmable WaveNet: per-array allowed widths and each model's widths (NAM Core's
+    /// `ratio_to_channels` rule selects); empty for a SlimmableContainer.
+    allowed: Vec<Vec<usize>>,
+    widths: Vec<Vec<usize>>,
+    breakpoints: Vec<f64>,
     active: usize,
     size: f64,
+    /// The file's architecture: "SlimmableContainer", or "WaveNet" for a slimmable WaveNet.
+    architecture: &'static str,
 }
 
 impl Container {
@@ -69,11 +76,47 @@ impl Container {
             return Err(list.error(format!("the last sub-model's max_value must be at least 1.0, got {last}")));
         }
         let active = models.len() - 1;
-        Ok(Container { models, max_values, active, size: 1.0 })
+        let breakpoints = max_values[..max_values.len() - 1].to_vec();
+        Ok(Container {
+            models,
+            max_values,
+            allowed: Vec::new(),
+            widths: Vec::new(),
+            breakpoints,
+            active,
+            size: 1.0,
+            architecture: "SlimmableContainer",
+        })
+    }
+
+    /// A channel-slicing slimmable WaveNet: one prebuilt model per reachable width combination.
+    pub(crate) fn slimmable_wavenet(nam: &NamModel, options: &LoadOptions) -> Result<Container> {
+        let s = crate::wavenet::slimmable::build(nam, options)?;
+        let models: Vec<Model> = s.models.into_iter().map(Model::WaveNet).collect();
+        let active = s
+            .widths
+            .iter()
+            .position(|w| w.iter().zip(&s.allowed).all(|(c, a)| Some(c) == a.last()))
+            .unwrap_or(models.len() - 1);
+        Ok(Container {
+            models,
+            max_values: Vec::new(),
+            allowed: s.allowed,
+            widths: s.widths,
+            breakpoints: s.breakpoints,
+            active,
+            size: 1.0,
+            architecture: "WaveNet",
+        })
     }
 
     /// NAM Core's rule: the first sub-model with `size < max_value`, else the last.
     fn index_for(&self, size: f64) -> usize {
+        if !self.allowed.is_empty() {
+            use crate::wavenet::slimmable::channels_for;
+            let matches = |w: &Vec<usize>| w.iter().zip(&self.allowed).all(|(&c, a)| c == channels_for(size, a));
+            return self.widths.iter().position(matches).unwrap_or(self.models.len() - 1);
+        }
         self.max_values.iter().position(|&m| size < m).unwrap_or(self.models.len() - 1)
     }
 
@@ -95,7 +138,7 @@ impl Container {
 
     /// Sizes at which the selection changes: every max_value but the last.
     pub fn slimmable_breakpoints(&self) -> &[f64] {
-        &self.max_values[..self.max_values.len() - 1]
+        &self.breakpoints
     }
 
     pub fn active(&self) -> &Model {
@@ -104,6 +147,10 @@ impl Container {
 
     pub fn active_mut(&mut self) -> &mut Model {
         &mut self.models[self.active]
+    }
+
+    pub fn architecture(&self) -> &'static str {
+        self.architecture
     }
 
     /// Index of the active sub-model.

@@ -60,6 +60,9 @@ impl Model {
     pub(crate) fn build(nam: &NamModel, options: &LoadOptions, depth: usize) -> Result<Model> {
         options.check_limit("number of weights", options.limits.max_weights, nam.weights.len())?;
         match nam.architecture.as_str() {
+            "WaveNet" if crate::wavenet::slimmable::is_slimmable(&nam.config) => {
+                Ok(Model::Container(Container::slimmable_wavenet(nam, options)?))
+            }
             "WaveNet" => {
                 let model = WaveNet::new(&nam.config, &nam.weights, nam.sample_rate, options)?;
                 match model.channels() {
@@ -86,7 +89,7 @@ impl Model {
         match self {
             Model::WaveNet(_) => "WaveNet",
             Model::Lstm(_) => "LSTM",
-            Model::Container(_) => "SlimmableContainer",
+            Model::Container(c) => c.architecture(),
         }
     }
 

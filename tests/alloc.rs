@@ -175,7 +175,7 @@ fn subjects() -> Vec<Subject> {
         assert!(lstm_done, "no LSTM fixture found in {}", manifest_path.display());
         // NAM Core's A2 feature models (every FiLM site, groups, head1x1, condition_dsp), when present.
         if let Some(dir) = common::reference_dir() {
-            for name in ["wavenet_a2_max", "wavenet_condition_dsp", "A2", "slimmable_container"] {
+            for name in ["wavenet_a2_max", "wavenet_condition_dsp", "A2", "slimmable_container", "slimmable_wavenet"] {
                 out.push(plain(&format!("core:{name}"), dir.join("models").join(format!("{name}.nam"))));
             }
         }

@@ -504,14 +504,28 @@ fn cases() -> Vec<Case> {
             is_weight_count,
             &["34", "42"],
         ),
-        fails(
-            "slimmable",
+        loads(
+            "slimmable (channel slicing)",
             WaveNet(|v| {
                 layer0(v)["slimmable"] =
                     json!({"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [1, 2]}})
             }),
-            is_unsupported,
-            &["slimmable", "config.layers[0].slimmable"],
+            0,
+        ),
+        fails(
+            "slimmable with an unknown method",
+            WaveNet(|v| layer0(v)["slimmable"] = json!({"method": "boosting"})),
+            is_format,
+            &["config.layers[0].slimmable.method", "slice_channels_uniform"],
+        ),
+        fails(
+            "slimmable allowed_channels not ending at channels",
+            WaveNet(|v| {
+                layer0(v)["slimmable"] =
+                    json!({"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [1, 3]}})
+            }),
+            is_format,
+            &["allowed_channels", "end at channels (2)"],
         ),
         loads("a WaveNet condition_dsp (mono, same rate)", WaveNet(|v| v["config"]["condition_dsp"] = wavenet()), 0),
         fails(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use nam_rs::{Model, NamError, NamModel};
+use nam_rs::{Model, NamModel};
 
 fn render(dir: &std::path::Path, name: &str, input: &[f32]) -> Vec<f32> {
     let nam = NamModel::from_file(dir.join("models").join(format!("{name}.nam"))).expect("load");
@@ -49,21 +49,6 @@ fn core_example_models_match_core_renders() {
     }
 }
 
-#[test]
-fn core_example_models_outside_this_release_are_refused() {
-    let Some(dir) = common::reference_dir() else {
-        eprintln!("SKIPPED: ../shared/reference not found");
-        return;
-    };
-    // Slimmable WaveNets (channel slicing) come with the next release.
-    let name = "slimmable_wavenet";
-    let nam = NamModel::from_file(dir.join("models").join(format!("{name}.nam"))).expect("file-level parse");
-    match Model::from_nam(&nam) {
-        Err(NamError::Unsupported { feature }) => assert!(feature.contains("slimmable"), "{feature}"),
-        other => panic!("{name}: expected Unsupported, got {other:?}"),
-    }
-}
-
 /// SlimmableContainers, as NAM Core's renders were made: for row i a fresh model, the size set to
 /// the midpoint of row i's interval, then the input in 64-frame blocks.
 #[test]
@@ -87,5 +72,30 @@ fn core_containers_match_core_renders_per_size() {
             let reference = &expected[row * input.len()..(row + 1) * input.len()];
             common::assert_parity(&format!("{name} row {row} (size {size})"), &out, reference);
         }
+    }
+}
+
+/// The channel-slicing slimmable WaveNet at each width, as NAM Core's renders were made: a fresh
+/// model, the size set, then the input in 64-frame blocks.
+#[test]
+fn core_slimmable_wavenet_matches_core_renders_per_width() {
+    let Some(dir) = common::reference_dir() else {
+        eprintln!("SKIPPED: ../shared/reference not found");
+        return;
+    };
+    let (_, input) = common::read_npy(&dir.join("input.npy"));
+    let nam = NamModel::from_file(dir.join("models/slimmable_wavenet.nam")).expect("load");
+    for (render, size) in
+        [("slimmable_wavenet.c1", 1.0 / 6.0), ("slimmable_wavenet.c2", 0.5), ("slimmable_wavenet", 5.0 / 6.0)]
+    {
+        let (_, expected) = common::read_npy(&dir.join("outputs").join(format!("{render}.core.npy")));
+        let mut model = Model::from_nam(&nam).expect("build");
+        assert_eq!(model.slimmable_breakpoints(), &[1.0 / 3.0, 2.0 / 3.0]);
+        model.set_slimmable_size(size).expect("slimmable");
+        let mut out = input.clone();
+        for block in out.chunks_mut(64) {
+            model.process_buffer(block);
+        }
+        common::assert_parity(render, &out, &expected);
     }
 }

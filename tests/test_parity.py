@@ -49,10 +49,15 @@ def test_nam_core_render(name: str, relative: float, reference: Path) -> None:
     assert_parity(name, y, np.load(reference / "outputs" / f"{name}.core.npy"), relative)
 
 
-@pytest.mark.parametrize("name", ["slimmable_wavenet"])
-def test_nam_core_models_of_the_next_release_are_refused(name: str, reference: Path) -> None:
-    with pytest.raises(nam_rs.UnsupportedModelError, match="unsupported model feature"):
-        nam_rs.load(reference / "models" / f"{name}.nam")
+@pytest.mark.parametrize(
+    ("render", "size"), [("slimmable_wavenet.c1", 1 / 6), ("slimmable_wavenet.c2", 0.5), ("slimmable_wavenet", 5 / 6)]
+)
+def test_nam_core_slimmable_wavenet_widths(render: str, size: float, reference: Path) -> None:
+    x = np.load(reference / "input.npy")
+    model = nam_rs.load(reference / "models" / "slimmable_wavenet.nam")
+    assert model.architecture == "WaveNet" and model.slimmable_breakpoints == pytest.approx([1 / 3, 2 / 3])
+    model.slimmable_size = size
+    assert_parity(render, model.process(x), np.load(reference / "outputs" / f"{render}.core.npy"))
 
 
 @pytest.mark.parametrize(("name", "sizes"), [("A2", [0.25, 0.75]), ("slimmable_container", [0.165, 0.495, 0.83])])

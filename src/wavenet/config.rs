@@ -43,6 +43,8 @@ pub struct ArrayConfig {
     pub head1x1: Option<(usize, usize)>,
     /// The eight FiLM sites, in `FILMS` order.
     pub films: [Option<FilmConfig>; 8],
+    /// `slimmable.kwargs.allowed_channels` (default 1..=channels) when the array is slimmable.
+    pub slimmable: Option<Vec<usize>>,
 }
 
 /// One active FiLM: scale (and shift) rows computed by a 1×1 of the conditioning input.
@@ -438,6 +440,7 @@ fn parse_array(obj: &Obj<'_>, options: &LoadOptions) -> Result<ArrayConfig> {
         layer1x1: a2.layer1x1,
         head1x1: a2.head1x1,
         films: a2.films,
+        slimmable: a2.slimmable,
     })
 }
 
@@ -497,6 +500,7 @@ struct A2Settings {
     layer1x1: Option<usize>,
     head1x1: Option<(usize, usize)>,
     films: [Option<FilmConfig>; 8],
+    slimmable: Option<Vec<usize>>,
 }
 
 /// Reads groups, `layer1x1`, `head1x1`, the FiLMs and `slimmable`, with NAM Core's rules and
@@ -592,9 +596,38 @@ fn parse_a2(obj: &Obj<'_>, c: usize, b: usize, dc: usize, gating: &[Gating]) -> 
         }
         films[site] = Some(FilmConfig { shift, groups });
     }
-    if let Some(f) = obj.get_some("slimmable") {
-        f.object()?;
-        return Err(NamError::unsupported(format!("slimmable WaveNet ({})", at("slimmable"))));
-    }
-    Ok(A2Settings { groups_input, groups_mixin, layer1x1, head1x1, films })
+    let slimmable = match obj.get_some("slimmable") {
+        None => None,
+        Some(f) => {
+            let o = f.object()?;
+            let method = o.req("method")?;
+            if method.string()? != "slice_channels_uniform" {
+                return Err(method.expected("\"slice_channels_uniform\" (the only method NAM Core knows)"));
+            }
+            let allowed =
+                match o.get_some("kwargs").and_then(|k| k.object().ok()).and_then(|k| k.get_some("allowed_channels")) {
+                    None => (1..=c).collect::<Vec<_>>(),
+                    Some(list) => {
+                        let v = list.items()?.iter().map(Field::positive).collect::<Result<Vec<_>>>()?;
+                        if v.is_empty() || v.windows(2).any(|w| w[0] >= w[1]) || v[v.len() - 1] != c {
+                            return Err(list.error(format!(
+                                "allowed_channels must be strictly ascending and end at channels ({c}), got {v:?}"
+                            )));
+                        }
+                        v
+                    }
+                };
+            if groups_input != 1 || groups_mixin != 1 || layer1x1.is_some_and(|g| g != 1) {
+                return Err(f.error("slimmable arrays need groups 1 everywhere (NAM Core's rule)"));
+            }
+            if head1x1.is_some() || films.iter().any(Option::is_some) {
+                return Err(NamError::unsupported(format!(
+                    "slimmable WaveNet with head1x1 or FiLM ({}); the trainer never combines them",
+                    at("slimmable")
+                )));
+            }
+            Some(allowed)
+        }
+    };
+    Ok(A2Settings { groups_input, groups_mixin, layer1x1, head1x1, films, slimmable })
 }

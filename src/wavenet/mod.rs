@@ -4,6 +4,7 @@
 //! `config.rs`; this file only computes.
 
 mod config;
+pub(crate) mod slimmable;
 
 use std::sync::Arc;
 
@@ -154,6 +155,13 @@ impl WaveNet {
         depth: usize,
     ) -> Result<WaveNet> {
         let config = WaveNetConfig::parse(config, path, sample_rate, options, depth)?;
+        if config.arrays.iter().any(|a| a.slimmable.is_some()) {
+            // Slimmable files are built width by width in slimmable.rs (this config has the key removed).
+            return Err(NamError::format(
+                format!("{path}.layers"),
+                "a slimmable WaveNet must be loaded as a whole model",
+            ));
+        }
         let condition = match &config.condition_dsp {
             None => None,
             Some(nam) => {
