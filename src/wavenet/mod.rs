@@ -302,6 +302,25 @@ impl WaveNet {
         io.copy_from_slice(&self.scratch.out[..frames]);
     }
 
+    /// [`WaveNet::run`] as its own (recursive) function for a condition_dsp, in the variant of the
+    /// kernels this model was built for. `run` itself must stay inlinable into the AVX2 entry
+    /// point, which a directly recursive call would prevent.
+    #[inline(never)]
+    fn run_dispatch(&mut self, frames: usize, steady: bool) {
+        #[cfg(target_arch = "x86_64")]
+        if self.kernels == Kernels::Avx2 {
+            // SAFETY: `Kernels::Avx2` is only chosen when the CPU reports AVX2 (simd.rs).
+            return unsafe { self.run_avx2(frames, steady) };
+        }
+        self.run(frames, steady);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&mut self, frames: usize, steady: bool) {
+        self.run(frames, steady);
+    }
+
     /// Runs `frames` frames from `scratch.u` into `scratch.out`. With `steady` (one frame of
     /// silence), every history is first filled with the column the frame writes, which yields the
     /// steady state under a constant input.
@@ -312,7 +331,7 @@ impl WaveNet {
         let n_in = w.in_channels;
         if let Some(cd) = self.condition.as_deref_mut() {
             cd.scratch.u[..frames * n_in].copy_from_slice(&self.scratch.u[..frames * n_in]);
-            cd.run(frames, steady);
+            cd.run_dispatch(frames, steady);
             self.scratch.cond[..frames * w.cond_channels].copy_from_slice(&cd.scratch.out[..frames * w.cond_channels]);
         }
         let Scratch { u, cond, x_cur, x_next, z, zm, q, film, h, head_out, out } = &mut self.scratch;
