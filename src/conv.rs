@@ -6,26 +6,8 @@
 //! size — block-split output is bit-identical to one-shot output.
 
 use crate::error::{NamError, Result};
-
-/// Calls `$obj.$method::<N>(args)` with `N` = the width when it has a register-sized kernel, or
-/// `N = 0` (the general path). The match runs once per call, outside the frame loop.
-macro_rules! with_width {
-    ($width:expr, $obj:ident . $method:ident ( $($arg:expr),* )) => {
-        match $width {
-            1 => $obj.$method::<1>($($arg),*),
-            2 => $obj.$method::<2>($($arg),*),
-            3 => $obj.$method::<3>($($arg),*),
-            4 => $obj.$method::<4>($($arg),*),
-            6 => $obj.$method::<6>($($arg),*),
-            8 => $obj.$method::<8>($($arg),*),
-            12 => $obj.$method::<12>($($arg),*),
-            16 => $obj.$method::<16>($($arg),*),
-            24 => $obj.$method::<24>($($arg),*),
-            32 => $obj.$method::<32>($($arg),*),
-            _ => $obj.$method::<0>($($arg),*),
-        }
-    };
-}
+use crate::simd::dense::{Operand, Operands, Store};
+use crate::simd::{PortableVariant, Variant};
 
 /// Reads the flat weight array front to back. The total count is validated before any model is
 /// built, so running short here means a bug in a count formula; it is still an error, not a panic.
@@ -68,8 +50,10 @@ pub(crate) struct Conv {
     pub out_channels: usize,
     pub kernel_size: usize,
     pub dilation: usize,
-    /// Weights stored `[k][i][o]` so the innermost loop runs over contiguous output channels.
+    /// Weights stored `[k][i][o]` so the innermost loop runs over contiguous output channels,
+    /// each row zero-padded to `row` floats (a multiple of 4) so vector kernels load whole rows.
     weights: Vec<f32>,
+    row: usize,
     bias: Option<Vec<f32>>,
 }
 
@@ -110,20 +94,21 @@ impl Conv {
     ) -> Result<Conv> {
         let (ig, og) = (in_channels / groups, out_channels / groups);
         let raw = reader.take(out_channels * ig * kernel_size)?;
-        let mut weights = vec![0.0; out_channels * in_channels * kernel_size];
+        let row = out_channels.next_multiple_of(4);
+        let mut weights = vec![0.0; row * in_channels * kernel_size];
         for q in 0..groups {
             for o in 0..og {
                 for i in 0..ig {
                     for k in 0..kernel_size {
-                        let (row, col) = (q * og + o, q * ig + i);
-                        weights[(k * in_channels + col) * out_channels + row] =
+                        let (out_row, col) = (q * og + o, q * ig + i);
+                        weights[(k * in_channels + col) * row + out_row] =
                             raw[((q * og + o) * ig + i) * kernel_size + k];
                     }
                 }
             }
         }
         let bias = if bias { Some(reader.take(out_channels)?.to_vec()) } else { None };
-        Ok(Conv { in_channels, out_channels, kernel_size, dilation, weights, bias })
+        Ok(Conv { in_channels, out_channels, kernel_size, dilation, weights, row, bias })
     }
 
     /// Frames of input history this convolution needs before the current frame.
@@ -135,95 +120,125 @@ impl Conv {
     /// `0..out_channels`). `input` is frame-major with `in_channels` per frame; output frame `t`
     /// reads input frames `start + t − (K−1−k)·d`, so `start ≥ history()`.
     ///
-    /// Rounding follows NAM Core's Eigen path exactly: each tap's matrix-vector product is summed
-    /// over input channels in order, the taps are added oldest first, then the bias.
+    /// Each output is one running sum over the taps (oldest first) and their input channels in
+    /// order, then the bias (see `simd::dense` for why that order is fixed).
     #[inline(always)]
     pub fn apply(&self, input: &[f32], start: usize, frames: usize, out: &mut [f32], out_stride: usize) {
-        with_width!(self.out_channels, self.apply_n(input, start, frames, out, out_stride))
+        self.apply_with::<PortableVariant>(input, start, frames, None, out, out_stride)
+    }
+
+    /// [`Conv::apply`] in the kernel variant `V`, optionally fused with a bias-free 1×1 `mixin` of
+    /// `(cond, cond_stride)` whose products continue the same running sum before the bias:
+    /// `y = (Σ taps + mixin·cond) + b`, one pass instead of two.
+    #[inline(always)]
+    pub fn apply_with<V: Variant>(
+        &self,
+        input: &[f32],
+        start: usize,
+        frames: usize,
+        mixin: Option<(&Conv, &[f32], usize)>,
+        out: &mut [f32],
+        out_stride: usize,
+    ) {
+        debug_assert!(mixin.is_none_or(|(m, _, _)| m.out_channels == self.out_channels && m.kernel_size == 1));
+        let ops = Operands {
+            x: input,
+            stride: self.in_channels,
+            start,
+            cin: self.in_channels,
+            taps: self.kernel_size,
+            dilation: self.dilation,
+            w: &self.weights,
+            row: self.row,
+            extra: mixin.map(|(m, cond, stride)| Operand {
+                x: cond,
+                stride,
+                first: 0,
+                cin: m.in_channels,
+                w: &m.weights,
+            }),
+        };
+        self.product::<V>(&ops, frames, out, out_stride, Store::Set(self.bias.as_deref()));
     }
 
     /// A 1×1 convolution over frames laid out with `in_stride` floats (reading channels
     /// `0..in_channels` of each): `out = W·x + b`, overwriting channels `0..out_channels`.
     #[inline(always)]
     pub fn apply_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
-        debug_assert_eq!(self.kernel_size, 1);
-        with_width!(self.out_channels, self.pointwise_n(input, in_stride, frames, out, out_stride, true))
+        self.apply_1x1_with::<PortableVariant>(input, in_stride, frames, out, out_stride)
     }
 
-    /// `out += W·x` for a 1×1 convolution without bias (the WaveNet input mixin).
+    /// [`Conv::apply_1x1`] in the kernel variant `V`.
     #[inline(always)]
-    pub fn accumulate_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
-        debug_assert_eq!(self.kernel_size, 1);
-        with_width!(self.out_channels, self.pointwise_n(input, in_stride, frames, out, out_stride, false))
-    }
-
-    /// [`Conv::apply`] for `N` output channels (`N = 0`: any width).
-    #[inline(always)]
-    fn apply_n<const N: usize>(&self, input: &[f32], start: usize, frames: usize, out: &mut [f32], out_stride: usize) {
-        let ci = self.in_channels;
-        for t in 0..frames {
-            let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
-            for k in 0..self.kernel_size {
-                let frame = start + t - (self.kernel_size - 1 - k) * self.dilation;
-                self.tap::<N>(k, &input[frame * ci..(frame + 1) * ci], y, k == 0);
-            }
-            self.add_bias(y);
-        }
-    }
-
-    /// 1×1 over `frames` frames: `out = W·x + b` (`overwrite`) or `out += W·x`.
-    #[inline(always)]
-    fn pointwise_n<const N: usize>(
+    pub fn apply_1x1_with<V: Variant>(
         &self,
         input: &[f32],
         in_stride: usize,
         frames: usize,
         out: &mut [f32],
         out_stride: usize,
-        overwrite: bool,
     ) {
-        for t in 0..frames {
-            let y = &mut out[t * out_stride..t * out_stride + self.out_channels];
-            self.tap::<N>(0, &input[t * in_stride..t * in_stride + self.in_channels], y, overwrite);
-            if overwrite {
-                self.add_bias(y);
-            }
-        }
+        self.pointwise::<V>(input, in_stride, frames, out, out_stride, Store::Set(self.bias.as_deref()))
     }
 
-    /// `y = W_k·x` (`overwrite`) or `y += W_k·x`, where the product is summed over input channels
-    /// in order before it is added to `y`. Common widths (`N > 0`) get a fixed-size accumulator that
-    /// lives in registers; every width uses the same summation order, so results do not depend on
-    /// the path.
+    /// `out += W·x` for a 1×1 convolution without bias (the WaveNet input mixin), variant `V`.
     #[inline(always)]
-    fn tap<const N: usize>(&self, k: usize, x: &[f32], y: &mut [f32], overwrite: bool) {
-        let co = self.out_channels;
-        let w = &self.weights[k * x.len() * co..(k + 1) * x.len() * co];
-        if N > 0 {
-            return tap_fixed::<N>(w, x, y, overwrite);
-        }
-        const TILE: usize = 64;
-        for tile_start in (0..co).step_by(TILE) {
-            let n = TILE.min(co - tile_start);
-            let mut acc = [0.0f32; TILE];
-            let acc = &mut acc[..n];
-            for (i, &xv) in x.iter().enumerate() {
-                let row = &w[i * co + tile_start..i * co + tile_start + n];
-                for (a, &wv) in acc.iter_mut().zip(row) {
-                    *a += wv * xv;
-                }
-            }
-            store(&mut y[tile_start..tile_start + n], acc, overwrite);
-        }
+    pub fn accumulate_1x1_with<V: Variant>(
+        &self,
+        input: &[f32],
+        in_stride: usize,
+        frames: usize,
+        out: &mut [f32],
+        out_stride: usize,
+    ) {
+        self.pointwise::<V>(input, in_stride, frames, out, out_stride, Store::Add)
+    }
+
+    /// `out = (W·x + b) + residual` for a 1×1 (a WaveNet layer's output), in one pass.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn apply_1x1_residual<V: Variant>(
+        &self,
+        input: &[f32],
+        in_stride: usize,
+        frames: usize,
+        residual: &[f32],
+        residual_stride: usize,
+        out: &mut [f32],
+        out_stride: usize,
+    ) {
+        let store = Store::Residual(self.bias.as_deref(), residual, residual_stride);
+        self.pointwise::<V>(input, in_stride, frames, out, out_stride, store)
     }
 
     #[inline(always)]
-    fn add_bias(&self, y: &mut [f32]) {
-        if let Some(b) = &self.bias {
-            for (yo, &bo) in y.iter_mut().zip(b) {
-                *yo += bo;
-            }
-        }
+    fn pointwise<V: Variant>(
+        &self,
+        input: &[f32],
+        in_stride: usize,
+        frames: usize,
+        out: &mut [f32],
+        out_stride: usize,
+        store: Store<'_>,
+    ) {
+        debug_assert_eq!(self.kernel_size, 1);
+        let ops = Operands {
+            x: input,
+            stride: in_stride,
+            start: 0,
+            cin: self.in_channels,
+            taps: 1,
+            dilation: 1,
+            w: &self.weights,
+            row: self.row,
+            extra: None,
+        };
+        self.product::<V>(&ops, frames, out, out_stride, store)
+    }
+
+    #[inline(always)]
+    fn product<V: Variant>(&self, ops: &Operands<'_>, frames: usize, y: &mut [f32], y_stride: usize, store: Store<'_>) {
+        V::product(self.out_channels, ops, frames, y, y_stride, store)
     }
 }
 
@@ -273,6 +288,12 @@ impl Ring {
         &mut self.data[start * self.channels..(start + frames) * self.channels]
     }
 
+    /// Back to a silent history (allocation-free).
+    pub fn clear(&mut self) {
+        self.data.fill(0.0);
+        self.pos = self.history;
+    }
+
     /// Copies frame `start` into every history frame before it: the steady state reached when that
     /// column has been the input for longer than the history.
     #[inline(always)]
@@ -280,29 +301,6 @@ impl Ring {
         let ch = self.channels;
         for f in start - self.history..start {
             self.data.copy_within(start * ch..(start + 1) * ch, f * ch);
-        }
-    }
-}
-
-/// [`Conv::tap`] for `N` output channels: `w` is `[i][N]`.
-#[inline(always)]
-fn tap_fixed<const N: usize>(w: &[f32], x: &[f32], y: &mut [f32], overwrite: bool) {
-    let mut acc = [0.0f32; N];
-    for (row, &xv) in w.chunks_exact(N).zip(x) {
-        for (a, &wv) in acc.iter_mut().zip(row) {
-            *a += wv * xv;
-        }
-    }
-    store(&mut y[..N], &acc, overwrite);
-}
-
-#[inline(always)]
-fn store(y: &mut [f32], acc: &[f32], overwrite: bool) {
-    if overwrite {
-        y.copy_from_slice(acc);
-    } else {
-        for (yo, &a) in y.iter_mut().zip(acc) {
-            *yo += a;
         }
     }
 }

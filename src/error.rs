@@ -74,7 +74,7 @@ impl fmt::Display for NamError {
             NamError::NonFiniteWeight { index } => {
                 write!(
                     f,
-                    "weights[{index}]: expected a finite float32 value, got NaN, infinity or an out-of-range number"
+                    "weights[{index}]: expected a finite float32 value, got a number beyond the float32 range (±3.4028235e38)"
                 )
             }
             NamError::Version { version, message } => write!(f, "version {version:?}: {message}"),

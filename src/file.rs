@@ -125,9 +125,17 @@ impl NamModel {
     /// nested models).
     pub(crate) fn from_value(value: &Value, path: &str, limits: &Limits) -> Result<NamModel> {
         let root = Field::new(value, path).object()?;
-        let version_text = root.req("version")?.string()?.to_string();
+        let version_field = root.req("version")?;
+        let version_text = version_field.string()?.to_string();
         let mut warnings = Vec::new();
-        if let Some(w) = Version::check(&version_text)? {
+        let checked = Version::check(&version_text).map_err(|e| match e {
+            // A nested model (condition_dsp, container sub-model): say which version is wrong.
+            NamError::Version { version, message } if path != "(top level)" => {
+                NamError::Version { version, message: format!("{message} (at {})", version_field.path) }
+            }
+            e => e,
+        })?;
+        if let Some(w) = checked {
             warnings.push(w);
         }
         let architecture = root.req("architecture")?.string()?.to_string();

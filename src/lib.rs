@@ -19,9 +19,11 @@
 mod activation;
 mod container;
 mod conv;
+mod convnet;
 mod error;
 mod file;
 mod json;
+mod linear;
 mod lstm;
 mod math;
 mod metadata;
@@ -35,8 +37,10 @@ mod python;
 
 pub use activation::{fast_sigmoid, fast_tanh, Activation};
 pub use container::Container;
+pub use convnet::ConvNet;
 pub use error::{NamError, Result};
 pub use file::{NamModel, Version, EARLIEST_VERSION, LATEST_VERSION};
+pub use linear::{Linear, LinearImplementation};
 pub use lstm::Lstm;
 pub use metadata::Metadata;
 pub use model::Model;

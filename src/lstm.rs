@@ -24,8 +24,11 @@ struct Cell {
 struct Weights {
     hidden: usize,
     cells: Vec<Cell>,
+    in_channels: usize,
+    out_channels: usize,
+    /// Head `[out][H]` row-major and its biases.
     head_w: Vec<f32>,
-    head_b: f32,
+    head_b: Vec<f32>,
     /// `[h_0, c_0]` of every layer as stored in the file.
     initial_state: Vec<f32>,
     prewarm_samples: usize,
@@ -41,9 +44,11 @@ pub struct Lstm {
     state: Vec<f32>,
     /// The state after the load-time prewarm; [`Lstm::reset`] copies it back.
     snapshot: Vec<f32>,
-    /// `[x; h]` of the current cell.
+    /// `[x; h]` of the current cell (the model input goes in first).
     xh: Vec<f32>,
     gates: Vec<f32>,
+    /// Output of the last step, one value per output channel.
+    out: Vec<f32>,
     kernels: Kernels,
 }
 
@@ -77,22 +82,23 @@ impl Lstm {
         let hidden = root.req("hidden_size")?.positive()?;
         options.check_limit("config.num_layers", limits.max_layers, layers)?;
         options.check_limit("config.hidden_size (channels)", limits.max_channels, hidden)?;
-        for key in ["in_channels", "out_channels"] {
-            if let Some(f) = root.get_some(key) {
-                let n = f.positive()?;
-                if n != 1 {
-                    return Err(NamError::unsupported(format!("multi-channel LSTM (config.{key} = {n})")));
-                }
-            }
-        }
-        if input_size != 1 {
+        let channel_count = |key: &str| -> Result<usize> {
+            let n = match root.get_some(key) {
+                Some(f) => f.positive()?,
+                None => 1,
+            };
+            options.check_limit(&format!("config.{key}"), limits.max_channels, n)?;
+            Ok(n)
+        };
+        let (in_channels, out_channels) = (channel_count("in_channels")?, channel_count("out_channels")?);
+        options.check_limit("config.input_size", limits.max_channels, input_size)?;
+        // Core copies `in_channels` samples into an `input_size` vector: anything but equality
+        // reads uninitialised memory or writes out of bounds there.
+        if input_size != in_channels {
             return Err(NamError::format(
                 "config.input_size",
-                format!("expected 1 (one input channel), got {input_size}"),
+                format!("expected in_channels = {in_channels} (one input per channel), got {input_size}"),
             ));
-        }
-        if layers == 0 {
-            return Err(NamError::unsupported("an LSTM with zero layers (config.num_layers = 0)"));
         }
         let expected: usize = (0..layers)
             .map(|l| {
@@ -100,8 +106,8 @@ impl Lstm {
                 4 * hidden * (i + hidden) + 4 * hidden + 2 * hidden
             })
             .sum::<usize>()
-            + hidden
-            + 1;
+            + out_channels * hidden
+            + out_channels;
         if weights.len() != expected {
             return Err(NamError::WeightCount { expected, got: weights.len() });
         }
@@ -123,8 +129,8 @@ impl Lstm {
             initial_state.extend_from_slice(reader.take(2 * hidden)?);
             cells.push(Cell { input_size: i, wt, b });
         }
-        let head_w = reader.take(hidden)?.to_vec();
-        let head_b = reader.take(1)?[0];
+        let head_w = reader.take(out_channels * hidden)?.to_vec();
+        let head_b = reader.take(out_channels)?.to_vec();
         reader.finish()?;
 
         // Bounded before the loop: a hostile sample_rate must not make loading take forever.
@@ -134,6 +140,8 @@ impl Lstm {
         let weights = Arc::new(Weights {
             hidden,
             cells,
+            in_channels,
+            out_channels,
             head_w,
             head_b,
             initial_state,
@@ -143,14 +151,49 @@ impl Lstm {
         let mut model = Lstm {
             state: weights.initial_state.clone(),
             snapshot: weights.initial_state.clone(),
-            xh: vec![0.0; 2 * hidden],
+            xh: vec![0.0; input_size.max(hidden) + hidden],
             gates: vec![0.0; 4 * hidden],
+            out: vec![0.0; out_channels],
             kernels: Kernels::select(options),
             weights,
         };
         model.prewarm();
         model.snapshot.copy_from_slice(&model.state);
         Ok(model)
+    }
+
+    pub fn channels(&self) -> (usize, usize) {
+        (self.weights.in_channels, self.weights.out_channels)
+    }
+
+    /// Multiply-adds per sample: the gate products of every cell and the head.
+    pub fn macs_per_sample(&self) -> usize {
+        let w = &*self.weights;
+        w.cells.iter().map(|c| 4 * w.hidden * (c.input_size + w.hidden)).sum::<usize>() + w.out_channels * w.hidden
+    }
+
+    /// Interleaved multi-channel processing, one frame at a time.
+    pub(crate) fn process_frames(&mut self, mut io: crate::model::Frames<'_>, frames: usize) {
+        let (ci, co) = self.channels();
+        for t in 0..frames {
+            self.xh[..ci].copy_from_slice(io.input(t * ci..(t + 1) * ci));
+            self.step();
+            io.output(t * co..(t + 1) * co).copy_from_slice(&self.out);
+        }
+    }
+
+    /// Planar multi-channel processing; the caller checked channel counts and lengths.
+    pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) {
+        let n = inputs.first().map_or(0, |x| x.len());
+        for t in 0..n {
+            for (c, x) in inputs.iter().enumerate() {
+                self.xh[c] = x[t];
+            }
+            self.step();
+            for (c, y) in outputs.iter_mut().enumerate() {
+                y[t] = self.out[c];
+            }
+        }
     }
 
     /// Zeros fed at load (and by [`Lstm::prewarm`]).
@@ -161,7 +204,8 @@ impl Lstm {
     /// Feeds `prewarm_samples()` zeros from the current state (NAM Core's `prewarm()`).
     pub fn prewarm(&mut self) {
         for _ in 0..self.weights.prewarm_samples {
-            self.step(0.0);
+            self.xh[..self.weights.in_channels].fill(0.0);
+            self.step();
         }
     }
 
@@ -190,15 +234,24 @@ impl Lstm {
     #[inline(always)]
     fn process_samples(&mut self, buffer: &mut [f32]) {
         for x in buffer {
-            *x = self.step(*x);
+            self.xh[0] = *x;
+            self.step();
+            *x = self.out[0];
         }
     }
 
+    /// One time step from the input in `xh[..in_channels]` into `out`.
     #[inline(always)]
-    fn step(&mut self, x: f32) -> f32 {
+    fn step(&mut self) {
         let w = &*self.weights;
         let h = w.hidden;
-        self.xh[0] = x;
+        if w.cells.is_empty() {
+            // Core passes the input through (first min(in, out) channels; the rest are zero).
+            for (c, y) in self.out.iter_mut().enumerate() {
+                *y = if c < w.in_channels { self.xh[c] } else { 0.0 };
+            }
+            return;
+        }
         for (l, cell) in w.cells.iter().enumerate() {
             let (hs, cs) = self.state[2 * h * l..2 * h * (l + 1)].split_at_mut(h);
             let cols = cell.input_size + h;
@@ -224,11 +277,13 @@ impl Lstm {
             self.xh[..h].copy_from_slice(hs);
         }
         let last = &self.state[2 * h * (w.cells.len() - 1)..2 * h * (w.cells.len() - 1) + h];
-        let mut y = 0.0f32;
-        for (wv, hv) in w.head_w.iter().zip(last) {
-            y += wv * hv;
+        for ((y, row), &b) in self.out.iter_mut().zip(w.head_w.chunks_exact(h)).zip(&w.head_b) {
+            let mut acc = 0.0f32;
+            for (wv, hv) in row.iter().zip(last) {
+                acc += wv * hv;
+            }
+            *y = acc + b;
         }
-        y + w.head_b
     }
 }
 

@@ -1,11 +1,38 @@
 //! `Model`: one enum over the architectures, dispatching on the file's declared `architecture`.
 
 use crate::container::Container;
+use crate::convnet::ConvNet;
 use crate::error::{NamError, Result};
 use crate::file::NamModel;
+use crate::linear::Linear;
 use crate::lstm::Lstm;
 use crate::options::LoadOptions;
 use crate::wavenet::WaveNet;
+
+/// Interleaved (frame-major, `[frame][channel]`) audio: one buffer processed in place, or an
+/// input and an output buffer with the model's channel counts.
+pub(crate) enum Frames<'a> {
+    InPlace(&'a mut [f32]),
+    Split { input: &'a [f32], output: &'a mut [f32] },
+}
+
+impl Frames<'_> {
+    #[inline]
+    pub(crate) fn input(&self, range: std::ops::Range<usize>) -> &[f32] {
+        match self {
+            Frames::InPlace(b) => &b[range],
+            Frames::Split { input, .. } => &input[range],
+        }
+    }
+
+    #[inline]
+    pub(crate) fn output(&mut self, range: std::ops::Range<usize>) -> &mut [f32] {
+        match self {
+            Frames::InPlace(b) => &mut b[range],
+            Frames::Split { output, .. } => &mut output[range],
+        }
+    }
+}
 
 /// A runnable model. Built from a [`NamModel`], it is already prewarmed: the output from the
 /// first sample equals NAM Core's after its first `Reset(sample_rate, 64)`.
@@ -21,6 +48,8 @@ use crate::wavenet::WaveNet;
 pub enum Model {
     WaveNet(WaveNet),
     Lstm(Lstm),
+    ConvNet(ConvNet),
+    Linear(Linear),
     /// A SlimmableContainer: several models, one active, chosen by [`Model::set_slimmable_size`].
     Container(Container),
 }
@@ -31,6 +60,8 @@ impl Clone for Model {
         let mut copy = match self {
             Model::WaveNet(m) => Model::WaveNet(m.clone()),
             Model::Lstm(m) => Model::Lstm(m.clone()),
+            Model::ConvNet(m) => Model::ConvNet(m.clone()),
+            Model::Linear(m) => Model::Linear(m.clone()),
             Model::Container(m) => {
                 let mut c = m.clone();
                 c.reset_all();
@@ -41,9 +72,6 @@ impl Clone for Model {
         copy
     }
 }
-
-/// Architectures NAM Core 0.5.5 knows but this build does not run yet.
-const KNOWN_UNSUPPORTED: [&str; 2] = ["ConvNet", "Linear"];
 
 impl Model {
     /// Builds the model a parsed file describes, with default options.
@@ -63,20 +91,11 @@ impl Model {
             "WaveNet" if crate::wavenet::slimmable::is_slimmable(&nam.config) => {
                 Ok(Model::Container(Container::slimmable_wavenet(nam, options)?))
             }
-            "WaveNet" => {
-                let model = WaveNet::new(&nam.config, &nam.weights, nam.sample_rate, options)?;
-                match model.channels() {
-                    (1, 1) => Ok(Model::WaveNet(model)),
-                    (i, o) => Err(NamError::unsupported(format!(
-                        "multi-channel input/output at the top level ({i} in, {o} out); mono models run today"
-                    ))),
-                }
-            }
+            "WaveNet" => Ok(Model::WaveNet(WaveNet::new(&nam.config, &nam.weights, nam.sample_rate, options)?)),
             "LSTM" => Ok(Model::Lstm(Lstm::new(&nam.config, &nam.weights, nam.sample_rate, options)?)),
+            "ConvNet" => Ok(Model::ConvNet(ConvNet::new(&nam.config, &nam.weights, options)?)),
+            "Linear" => Ok(Model::Linear(Linear::new(&nam.config, &nam.weights, options)?)),
             "SlimmableContainer" => Ok(Model::Container(Container::new(nam, options, depth)?)),
-            name if KNOWN_UNSUPPORTED.contains(&name) => {
-                Err(NamError::unsupported(format!("architecture {name:?} (coming in a later release)")))
-            }
             other => Err(NamError::format(
                 "architecture",
                 format!("unknown architecture {other:?} (NAM Core knows WaveNet, LSTM, ConvNet, Linear, SlimmableContainer)"),
@@ -89,22 +108,127 @@ impl Model {
         match self {
             Model::WaveNet(_) => "WaveNet",
             Model::Lstm(_) => "LSTM",
+            Model::ConvNet(_) => "ConvNet",
+            Model::Linear(_) => "Linear",
             Model::Container(c) => c.architecture(),
         }
     }
 
     /// Processes `buffer` in place (streaming: state carries over between calls). Any length works;
     /// the output does not depend on how a stream is split into calls.
+    ///
+    /// This is the mono fast path: on a model with more than one input or output channel (see
+    /// [`Model::is_mono`]) it writes silence; use [`Model::process_channels`] there ([`Model::process`]
+    /// returns an error instead).
     pub fn process_buffer(&mut self, buffer: &mut [f32]) {
+        if !self.is_mono() {
+            buffer.fill(0.0);
+            return;
+        }
         match self {
             Model::WaveNet(m) => m.process_buffer(buffer),
             Model::Lstm(m) => m.process_buffer(buffer),
+            Model::ConvNet(m) => m.process_buffer(buffer),
+            Model::Linear(m) => m.process_buffer(buffer),
             Model::Container(c) => c.active_mut().process_buffer(buffer),
         }
     }
 
-    /// Processes `input` into `output`; both must have the same length.
+    /// One input and one output channel (every container; most published models).
+    pub fn is_mono(&self) -> bool {
+        self.num_input_channels() == 1 && self.num_output_channels() == 1
+    }
+
+    /// Planar multi-channel processing, like NAM Core's `process(in[ch][n], out[ch][n])`: one
+    /// slice per input and per output channel, all of the same length. Allocation-free.
+    pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) -> Result<()> {
+        let (ci, co) = (self.num_input_channels(), self.num_output_channels());
+        if inputs.len() != ci || outputs.len() != co {
+            return Err(NamError::Buffer {
+                message: format!(
+                    "the model has {ci} input and {co} output channels, got {} input and {} output slices",
+                    inputs.len(),
+                    outputs.len()
+                ),
+            });
+        }
+        let n = inputs.first().map_or(0, |x| x.len());
+        if let Some(bad) = inputs.iter().map(|x| x.len()).chain(outputs.iter().map(|y| y.len())).find(|&l| l != n) {
+            return Err(NamError::Buffer {
+                message: format!("every channel must have the same length, got {n} and {bad} samples"),
+            });
+        }
+        match self {
+            Model::WaveNet(m) => m.process_channels(inputs, outputs),
+            Model::Lstm(m) => m.process_channels(inputs, outputs),
+            Model::ConvNet(m) => m.process_channels(inputs, outputs),
+            Model::Linear(m) => m.process_channels(inputs, outputs),
+            Model::Container(c) => {
+                // Containers are mono (checked at load).
+                outputs[0].copy_from_slice(inputs[0]);
+                c.active_mut().process_buffer(outputs[0]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Interleaved multi-channel processing (frame-major `[frame][channel]`, the layout of a
+    /// `(frames, channels)` C-order array): `input` holds `frames × num_input_channels()` samples,
+    /// `output` `frames × num_output_channels()`. Allocation-free.
+    pub fn process_interleaved(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
+        let frames = self.interleaved_frames(input.len(), output.len())?;
+        self.run_frames(Frames::Split { input, output }, frames);
+        Ok(())
+    }
+
+    /// [`Model::process_interleaved`] in place, for models with as many outputs as inputs.
+    pub fn process_interleaved_in_place(&mut self, buffer: &mut [f32]) -> Result<()> {
+        let frames = self.interleaved_frames(buffer.len(), buffer.len())?;
+        self.run_frames(Frames::InPlace(buffer), frames);
+        Ok(())
+    }
+
+    fn interleaved_frames(&self, input: usize, output: usize) -> Result<usize> {
+        let (ci, co) = self.channels();
+        let frames = input / ci;
+        if input % ci != 0 || output != frames * co {
+            return Err(NamError::Buffer {
+                message: format!(
+                    "interleaved buffers must hold whole frames of {ci} input and {co} output channels, \
+                     got {input} input and {output} output samples"
+                ),
+            });
+        }
+        Ok(frames)
+    }
+
+    fn run_frames(&mut self, io: Frames<'_>, frames: usize) {
+        match self {
+            Model::WaveNet(m) => m.process_frames(io, frames),
+            Model::Lstm(m) => m.process_frames(io, frames),
+            Model::ConvNet(m) => m.process_frames(io, frames),
+            Model::Linear(m) => m.process_frames(io, frames),
+            Model::Container(c) => match io {
+                Frames::InPlace(b) => c.active_mut().process_buffer(b),
+                Frames::Split { input, output } => {
+                    output.copy_from_slice(input);
+                    c.active_mut().process_buffer(output);
+                }
+            },
+        }
+    }
+
+    /// Processes `input` into `output`; both must have the same length and the model must be mono.
     pub fn process(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
+        if !self.is_mono() {
+            return Err(NamError::Buffer {
+                message: format!(
+                    "the model has {} input and {} output channels; use process_channels",
+                    self.num_input_channels(),
+                    self.num_output_channels()
+                ),
+            });
+        }
         if input.len() != output.len() {
             return Err(NamError::Buffer {
                 message: format!(
@@ -132,6 +256,8 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.prewarm(),
             Model::Lstm(m) => m.reset(),
+            Model::ConvNet(m) => m.prewarm(),
+            Model::Linear(m) => m.reset(),
             Model::Container(c) => c.active_mut().reset(),
         }
     }
@@ -143,6 +269,9 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.prewarm(),
             Model::Lstm(m) => m.prewarm(),
+            Model::ConvNet(m) => m.prewarm(),
+            // NAM Core prewarms a Linear with 0 samples.
+            Model::Linear(_) => {}
             Model::Container(c) => c.active_mut().prewarm(),
         }
     }
@@ -152,6 +281,8 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.receptive_field(),
             Model::Lstm(_) => 1,
+            Model::ConvNet(m) => m.receptive_field(),
+            Model::Linear(m) => m.receptive_field(),
             Model::Container(c) => c.active().receptive_field(),
         }
     }
@@ -161,18 +292,42 @@ impl Model {
         match self {
             Model::WaveNet(m) => m.receptive_field(),
             Model::Lstm(m) => m.prewarm_samples(),
+            Model::ConvNet(m) => m.receptive_field(),
+            Model::Linear(_) => 0,
             Model::Container(c) => c.active().prewarm_samples(),
         }
     }
 
-    /// Input channels (1 for every model this build runs).
-    pub fn num_input_channels(&self) -> usize {
-        1
+    fn channels(&self) -> (usize, usize) {
+        match self {
+            Model::WaveNet(m) => m.channels(),
+            Model::Lstm(m) => m.channels(),
+            Model::ConvNet(m) => m.channels(),
+            Model::Linear(m) => m.channels(),
+            Model::Container(_) => (1, 1),
+        }
     }
 
-    /// Output channels (1 for every model this build runs).
+    /// Input channels (`in_channels` of the file; containers are mono).
+    pub fn num_input_channels(&self) -> usize {
+        self.channels().0
+    }
+
+    /// Output channels (the last head's size for a WaveNet, `out_channels` otherwise).
     pub fn num_output_channels(&self) -> usize {
-        1
+        self.channels().1
+    }
+
+    /// Multiply-adds per sample (per frame, over all channels) of the model as built, for
+    /// GFLOP/s figures; a container reports its active sub-model.
+    pub fn macs_per_sample(&self) -> usize {
+        match self {
+            Model::WaveNet(m) => m.macs_per_sample(),
+            Model::Lstm(m) => m.macs_per_sample(),
+            Model::ConvNet(m) => m.macs_per_sample(),
+            Model::Linear(m) => m.macs_per_sample(),
+            Model::Container(c) => c.active().macs_per_sample(),
+        }
     }
 
     /// Chooses the sub-model of a SlimmableContainer by a size in [0, 1] (NAM Core's
@@ -220,5 +375,22 @@ impl Model {
     pub fn render_into(&self, input: &[f32], output: &mut [f32]) -> Result<()> {
         let mut fresh = self.clone();
         fresh.process(input, output)
+    }
+
+    /// [`Model::render`] for interleaved multi-channel signals (see [`Model::process_interleaved`]).
+    pub fn render_interleaved(&self, input: &[f32]) -> Result<Vec<f32>> {
+        let frames = input.len() / self.num_input_channels();
+        let mut output = vec![0.0f32; frames * self.num_output_channels()];
+        self.clone().process_interleaved(input, &mut output)?;
+        Ok(output)
+    }
+
+    /// [`Model::render`] for planar multi-channel signals.
+    pub fn render_channels(&self, inputs: &[&[f32]]) -> Result<Vec<Vec<f32>>> {
+        let n = inputs.first().map_or(0, |x| x.len());
+        let mut outputs = vec![vec![0.0f32; n]; self.num_output_channels()];
+        let mut views: Vec<&mut [f32]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
+        self.clone().process_channels(inputs, &mut views)?;
+        Ok(outputs)
     }
 }

@@ -49,6 +49,11 @@ pub struct LoadOptions {
     /// Use the baseline (SSE2) kernels even when the CPU has AVX2. The output is bit-identical
     /// either way; this exists to check exactly that, and for benchmarking.
     pub portable_kernels: bool,
+    /// Use the AVX2 kernels without FMA even when the CPU has FMA (WaveNet): bit-identical to the
+    /// portable kernels, whereas FMA rounds each multiply-add once (within 1e-6 of them).
+    pub no_fma_kernels: bool,
+    /// Overrides a Linear model's `implementation` (NAM Core's `auto` rule otherwise).
+    pub linear_implementation: Option<crate::linear::LinearImplementation>,
 }
 
 impl LoadOptions {

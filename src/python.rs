@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use numpy::npyffi::NPY_ARRAY_WRITEABLE;
-use numpy::{PyArray1, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::{LoadOptions, Model, NamError, NamModel};
+use crate::{Limits, LoadOptions, Model, NamError, NamModel};
 
 pyo3::import_exception!(nam_rs._errors, NamFormatError);
 pyo3::import_exception!(nam_rs._errors, NamVersionError);
@@ -77,6 +77,20 @@ pub struct PyModel {
 /// keep it.
 const DEFAULT_GIL_THRESHOLD: usize = 4096;
 
+/// Every limit by its Python name (the field name), in one place for parsing and pickling.
+fn limit_slots(l: &mut Limits) -> [(&'static str, &mut usize); 8] {
+    [
+        ("max_json_bytes", &mut l.max_json_bytes),
+        ("max_weights", &mut l.max_weights),
+        ("max_channels", &mut l.max_channels),
+        ("max_kernel_size", &mut l.max_kernel_size),
+        ("max_receptive_field", &mut l.max_receptive_field),
+        ("max_layers", &mut l.max_layers),
+        ("max_prewarm_samples", &mut l.max_prewarm_samples),
+        ("max_nesting", &mut l.max_nesting),
+    ]
+}
+
 fn options_from(fast_tanh: bool, portable_kernels: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<LoadOptions> {
     let mut options = LoadOptions { fast_tanh, portable_kernels, ..LoadOptions::default() };
     if let Some(limits) = limits {
@@ -85,22 +99,9 @@ fn options_from(fast_tanh: bool, portable_kernels: bool, limits: Option<&Bound<'
             let value: usize = value
                 .extract()
                 .map_err(|_| PyTypeError::new_err(format!("limits[{key:?}] must be a non-negative int")))?;
-            let l = &mut options.limits;
-            let slot = match key.as_str() {
-                "max_json_bytes" => &mut l.max_json_bytes,
-                "max_weights" => &mut l.max_weights,
-                "max_channels" => &mut l.max_channels,
-                "max_kernel_size" => &mut l.max_kernel_size,
-                "max_receptive_field" => &mut l.max_receptive_field,
-                "max_layers" => &mut l.max_layers,
-                "max_prewarm_samples" => &mut l.max_prewarm_samples,
-                "max_nesting" => &mut l.max_nesting,
-                other => {
-                    return Err(PyValueError::new_err(format!(
-                        "unknown limit {other:?}; known: max_json_bytes, max_weights, max_channels, max_kernel_size, \
-                         max_receptive_field, max_layers, max_prewarm_samples, max_nesting"
-                    )))
-                }
+            let Some((_, slot)) = limit_slots(&mut options.limits).into_iter().find(|(name, _)| *name == key) else {
+                let known: Vec<&str> = limit_slots(&mut Limits::default()).into_iter().map(|(name, _)| name).collect();
+                return Err(PyValueError::new_err(format!("unknown limit {key:?}; known: {}", known.join(", "))));
             };
             *slot = value;
         }
@@ -182,28 +183,24 @@ fn _loads(
     })
 }
 
-/// A float32 1-D C-contiguous view of `x`: `x` itself when it already is one, else a converted
-/// copy (float64, non-contiguous, ...). Anything that is not a 1-D array of floats is refused.
-fn as_f32_array<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyArray1<f32>>> {
+/// A float32 C-contiguous view of `x` with 1 or 2 dimensions: `x` itself when it already is one,
+/// else a converted copy (float64, non-contiguous, ...). Anything else is refused.
+fn as_f32_frames<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyUntypedArray>> {
     let Ok(arr) = x.cast::<PyUntypedArray>() else {
         return Err(PyTypeError::new_err(format!(
-            "{what} must be a numpy.ndarray of float32 with shape (n,), got {}",
+            "{what} must be a numpy.ndarray of float32 with shape (frames,) or (frames, channels), got {}",
             x.get_type().name()?
         )));
     };
-    if arr.ndim() != 1 {
+    if arr.ndim() != 1 && arr.ndim() != 2 {
         return Err(PyValueError::new_err(format!(
-            "{what} must be 1-D with shape (n,) (one channel), got shape {:?}",
+            "{what} must have shape (frames,) or (frames, channels), got shape {:?}",
             arr.shape()
         )));
     }
     let dtype = arr.dtype();
-    if dtype.is_equiv_to(&numpy::dtype::<f32>(py)) && arr.is_c_contiguous() {
-        if let Ok(a) = x.cast::<PyArray1<f32>>() {
-            if (a.data() as usize) % std::mem::align_of::<f32>() == 0 {
-                return Ok(a.clone());
-            }
-        }
+    if dtype.is_equiv_to(&numpy::dtype::<f32>(py)) && arr.is_c_contiguous() && data_ptr(arr) as usize % 4 == 0 {
+        return Ok(arr.clone());
     }
     if dtype.kind() != b'f' {
         return Err(PyTypeError::new_err(format!(
@@ -213,83 +210,127 @@ fn as_f32_array<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, what: &str) -> PyRe
     }
     let np = py.import("numpy")?;
     let converted = np.call_method1("ascontiguousarray", (x, "float32"))?;
-    Ok(converted.cast_into::<PyArray1<f32>>()?)
+    Ok(converted.cast_into::<PyUntypedArray>()?)
 }
 
-fn is_writeable(arr: &Bound<'_, PyArray1<f32>>) -> bool {
-    // SAFETY: `arr` is a live ndarray; reading its flags field is what numpy's own macros do.
+fn data_ptr(arr: &Bound<'_, PyUntypedArray>) -> *mut f32 {
+    // SAFETY: `arr` is a live ndarray; reading its data field is what numpy's own macros do.
+    unsafe { (*arr.as_array_ptr()).data as *mut f32 }
+}
+
+fn is_writeable(arr: &Bound<'_, PyUntypedArray>) -> bool {
+    // SAFETY: as above, for the flags field.
     unsafe { (*arr.as_array_ptr()).flags & NPY_ARRAY_WRITEABLE != 0 }
+}
+
+/// The frame count of `x` for a model with `(ci, co)` channels, and the shape of its output.
+/// 1-D arrays are mono (only for 1-in/1-out models); 2-D arrays are `(frames, channels)`.
+fn frames_of(x: &Bound<'_, PyUntypedArray>, ci: usize, co: usize) -> PyResult<(usize, Vec<usize>)> {
+    let shape = x.shape();
+    match *shape {
+        [n] if ci == 1 && co == 1 => Ok((n, vec![n])),
+        [_] => Err(PyValueError::new_err(format!(
+            "this model has {ci} input and {co} output channels: pass x with shape (frames, {ci})"
+        ))),
+        [n, c] if c == ci => Ok((n, vec![n, co])),
+        _ => Err(PyValueError::new_err(format!(
+            "x must have shape (frames, {ci}) for this model's {ci} input channel(s), got {shape:?}"
+        ))),
+    }
 }
 
 #[pymethods]
 impl PyModel {
-    /// Processes `x` (float32, shape `(n,)`) and returns the output. Streaming: the state carries
-    /// over between calls. `out` may be `x` itself (in place, no copy, no allocation) or another
-    /// float32 array of the same length. Other float dtypes and non-contiguous input are accepted
-    /// with a copy. The GIL is released for calls of at least `gil_threshold` frames.
+    /// Processes `x` and returns the output: shape `(n,)` for mono models, or `(frames, channels)`
+    /// (frames first, like soundfile) with the model's input channels, giving its output channels.
+    /// Streaming: the state carries over between calls. `out` may be `x` itself (in place, no copy,
+    /// no allocation; only when input and output channel counts agree) or another float32 array of
+    /// the output's shape. Other float dtypes and non-contiguous input are accepted with a copy.
+    /// The GIL is released for calls of at least `gil_threshold` frames.
     #[pyo3(signature = (x, out = None))]
     fn process<'py>(
         slf: &Bound<'py, Self>,
         x: &Bound<'py, PyAny>,
         out: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let mut this = slf.try_borrow_mut().map_err(|_| {
             NamBusyError::new_err("this model is being used by another thread; use model.copy() for each thread")
         })?;
-        let input = as_f32_array(py, x, "x")?;
+        let (ci, co) = (this.model.num_input_channels(), this.model.num_output_channels());
+        let input = as_f32_frames(py, x, "x")?;
+        let (frames, out_shape) = frames_of(&input, ci, co)?;
         let output = match out {
-            None => PyArray1::<f32>::zeros(py, input.len(), false),
+            None => {
+                if out_shape.len() == 1 {
+                    PyArray1::<f32>::zeros(py, frames, false).into_any().cast_into::<PyUntypedArray>()?
+                } else {
+                    PyArray2::<f32>::zeros(py, [frames, co], false).into_any().cast_into::<PyUntypedArray>()?
+                }
+            }
             Some(o) => {
-                let Ok(o) = o.cast::<PyArray1<f32>>() else {
-                    return Err(PyTypeError::new_err(format!(
-                        "out must be a writeable float32 numpy array of shape ({},), got {}",
-                        input.len(),
+                let wrong = || -> PyResult<PyErr> {
+                    Ok(PyTypeError::new_err(format!(
+                        "out must be a writeable float32 numpy array of shape {out_shape:?}, got {}",
                         describe(o)?
-                    )));
+                    )))
                 };
+                let Ok(o) = o.cast::<PyUntypedArray>() else { return Err(wrong()?) };
+                if !o.dtype().is_equiv_to(&numpy::dtype::<f32>(py)) {
+                    return Err(wrong()?);
+                }
+                if o.shape() != out_shape.as_slice() {
+                    return Err(PyValueError::new_err(format!(
+                        "out has shape {:?} but the output of x has shape {out_shape:?}",
+                        o.shape()
+                    )));
+                }
                 if !o.is_c_contiguous() {
                     return Err(PyValueError::new_err("out must be C-contiguous"));
                 }
                 if !is_writeable(o) {
                     return Err(PyValueError::new_err("out is read-only"));
                 }
-                if o.len() != input.len() {
-                    return Err(PyValueError::new_err(format!(
-                        "out has {} samples but x has {}; they must have the same length",
-                        o.len(),
-                        input.len()
-                    )));
+                if data_ptr(o) as usize % 4 != 0 {
+                    return Err(PyValueError::new_err("out is not aligned for float32"));
                 }
                 o.clone()
             }
         };
-        let n = input.len();
-        let src = input.data() as *const f32;
-        let dst = output.data();
-        if (dst as usize) % std::mem::align_of::<f32>() != 0 {
-            return Err(PyValueError::new_err("out is not aligned for float32"));
-        }
-        // SAFETY: both arrays are live, C-contiguous float32 of length n (checked above) and
-        // referenced by this frame; `copy` is a memmove, so overlapping x/out is handled, and after
-        // it only `dst` is used.
-        let buffer: &mut [f32] = unsafe {
-            if !std::ptr::eq(src, dst) {
-                std::ptr::copy(src, dst, n);
-            }
-            std::slice::from_raw_parts_mut(dst, n)
-        };
-        let release_gil = n >= this.gil_threshold;
+        let (n_in, n_out) = (frames * ci, frames * co);
+        let (src, dst) = (data_ptr(&input) as *const f32, data_ptr(&output));
+        let release_gil = frames >= this.gil_threshold;
         let model = &mut this.model;
-        no_panic("processing", || {
-            if release_gil {
-                py.detach(|| model.process_buffer(buffer));
-            } else {
-                model.process_buffer(buffer);
+        if ci == co {
+            // SAFETY: both arrays are live, C-contiguous, aligned float32 with n_in elements (checked
+            // above) and referenced by this frame; `copy` is a memmove, so overlapping x/out is
+            // handled, and after it only `dst` is used.
+            let buffer: &mut [f32] = unsafe {
+                if !std::ptr::eq(src, dst) {
+                    std::ptr::copy(src, dst, n_in);
+                }
+                std::slice::from_raw_parts_mut(dst, n_in)
+            };
+            no_panic("processing", || {
+                let mut run = || model.process_interleaved_in_place(buffer);
+                if release_gil { py.detach(run) } else { run() }.map_err(to_py_err)
+            })?;
+        } else {
+            let (a, b) = (src as usize, dst as usize);
+            if a < b + 4 * n_out && b < a + 4 * n_in {
+                return Err(PyValueError::new_err(
+                    "out overlaps x; with different input and output channel counts they must be separate arrays",
+                ));
             }
-            Ok(())
-        })?;
-        Ok(output)
+            // SAFETY: as above; the two ranges do not overlap (checked).
+            let (input, output) =
+                unsafe { (std::slice::from_raw_parts(src, n_in), std::slice::from_raw_parts_mut(dst, n_out)) };
+            no_panic("processing", || {
+                let mut run = || model.process_interleaved(input, output);
+                if release_gil { py.detach(run) } else { run() }.map_err(to_py_err)
+            })?;
+        }
+        Ok(output.into_any())
     }
 
     /// Same as `process`.
@@ -298,28 +339,43 @@ impl PyModel {
         slf: &Bound<'py, Self>,
         x: &Bound<'py, PyAny>,
         out: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         Self::process(slf, x, out)
     }
 
     /// Processes one sample.
-    fn process_sample(&mut self, x: f32) -> f32 {
-        self.model.process_sample(x)
+    fn process_sample(&mut self, x: f32) -> PyResult<f32> {
+        if !self.model.is_mono() {
+            return Err(PyValueError::new_err("process_sample needs a mono model; use process with a 2-D array"));
+        }
+        Ok(self.model.process_sample(x))
     }
 
-    /// Renders a whole signal from the prewarmed start state without touching the streaming state.
-    fn render<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let input = as_f32_array(py, x, "x")?;
-        let output = PyArray1::<f32>::zeros(py, input.len(), false);
-        {
-            let src = input.readonly();
-            let src = src.as_slice()?;
-            // SAFETY: `output` was just created here and nobody else can see it yet.
-            let dst = unsafe { output.as_slice_mut()? };
-            let model = &self.model;
-            py.detach(|| model.render_into(src, dst)).map_err(to_py_err)?;
-        }
-        Ok(output)
+    /// Renders a whole signal (shape as for `process`) from the prewarmed start state without
+    /// touching the streaming state.
+    fn render<'py>(slf: &Bound<'py, Self>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        // A copy of the model: rendering never waits for, or blocks, a thread that is processing.
+        let model = slf
+            .try_borrow()
+            .map_err(|_| NamBusyError::new_err("this model is being used by another thread"))?
+            .model
+            .clone();
+        let (ci, co) = (model.num_input_channels(), model.num_output_channels());
+        let input = as_f32_frames(py, x, "x")?;
+        let (frames, out_shape) = frames_of(&input, ci, co)?;
+        // SAFETY: `input` is a live C-contiguous aligned float32 array of frames × ci elements.
+        let src = unsafe { std::slice::from_raw_parts(data_ptr(&input) as *const f32, frames * ci) };
+        let mut model = model;
+        let rendered = py.detach(|| {
+            no_panic("rendering", || {
+                let mut out = vec![0.0f32; frames * co];
+                model.process_interleaved(src, &mut out).map_err(to_py_err)?;
+                Ok(out)
+            })
+        })?;
+        let flat = PyArray1::from_vec(py, rendered);
+        Ok(if out_shape.len() == 1 { flat.into_any() } else { flat.reshape([frames, co])?.into_any() })
     }
 
     /// Back to the prewarmed start state (allocation-free).
@@ -351,19 +407,10 @@ impl PyModel {
         let py = slf.py();
         let this = slf.borrow();
         let info = &this.info;
-        let l = &info.options.limits;
+        let mut l = info.options.limits.clone();
         let limits = PyDict::new(py);
-        for (key, value) in [
-            ("max_json_bytes", l.max_json_bytes),
-            ("max_weights", l.max_weights),
-            ("max_channels", l.max_channels),
-            ("max_kernel_size", l.max_kernel_size),
-            ("max_receptive_field", l.max_receptive_field),
-            ("max_layers", l.max_layers),
-            ("max_prewarm_samples", l.max_prewarm_samples),
-            ("max_nesting", l.max_nesting),
-        ] {
-            limits.set_item(key, value)?;
+        for (key, value) in limit_slots(&mut l) {
+            limits.set_item(key, *value)?;
         }
         let rebuild = py.import("nam_rs._core")?.getattr("_unpickle")?;
         let o = &info.options;
@@ -405,6 +452,23 @@ impl PyModel {
     #[getter]
     fn sample_rate(&self) -> Option<f64> {
         self.info.sample_rate
+    }
+
+    /// Multiply-adds per sample of the model as built (a container: its active sub-model).
+    #[getter]
+    fn macs_per_sample(&self) -> usize {
+        self.model.macs_per_sample()
+    }
+
+    /// `nam_rs.plot.summary(self, path, **kwargs)` (needs the `plot` extra).
+    #[pyo3(signature = (path = None, **kwargs))]
+    fn plot<'py>(
+        slf: &Bound<'py, Self>,
+        path: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let summary = slf.py().import("nam_rs.plot")?.getattr("summary")?;
+        summary.call((slf, path), kwargs)
     }
 
     #[getter]

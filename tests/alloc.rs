@@ -160,6 +160,16 @@ fn subjects() -> Vec<Subject> {
                 }
             } else if WAVENET_FIXTURES.contains(&name) {
                 out.push(plain(name, path));
+            } else if matches!(entry["architecture"].as_str(), Some("ConvNet" | "Linear")) {
+                // Every ConvNet and Linear fixture, and the long filter in both kernels.
+                if name == "linear_long" {
+                    let options = LoadOptions {
+                        linear_implementation: Some(nam_rs::LinearImplementation::Direct),
+                        ..LoadOptions::default()
+                    };
+                    out.push(Subject { label: format!("{name}+direct"), path: path.clone(), options });
+                }
+                out.push(plain(name, path));
             }
         }
         for name in WAVENET_FIXTURES {
@@ -269,6 +279,26 @@ fn check(subject: &Subject) -> Result<String, Vec<String>> {
     });
     black_box(acc);
     record(&mut failures, "process_sample (256 calls)".to_string(), counts);
+
+    // The multi-channel entry points (a mono model is a 1-channel case of both).
+    let mut result = Ok(());
+    let counts = measure(|| result = model.process_interleaved(input, &mut output));
+    record(&mut failures, "process_interleaved".to_string(), counts);
+    let counts = measure(|| {
+        if result.is_ok() {
+            result = model.process_interleaved_in_place(&mut buffer[..300]);
+        }
+    });
+    record(&mut failures, "process_interleaved_in_place".to_string(), counts);
+    let counts = measure(|| {
+        if result.is_ok() {
+            result = model.process_channels(&[&source[..300]], &mut [&mut output[..300]]);
+        }
+    });
+    record(&mut failures, "process_channels".to_string(), counts);
+    if let Err(e) = result {
+        failures.push(format!("{}: multi-channel processing failed: {e}", subject.label));
+    }
 
     record(&mut failures, "reset".to_string(), measure(|| model.reset()));
     record(&mut failures, "prewarm".to_string(), measure(|| model.prewarm()));

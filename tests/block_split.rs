@@ -269,7 +269,14 @@ fn reset_restores_the_start_state() {
             failures.check(case, &format!("reset after {bad} input"), &got, &case.one_shot[..k]);
         }
 
-        if !case.is_lstm {
+        if case.nam.architecture == "Linear" {
+            // NAM Core prewarms a Linear with 0 samples: prewarm() changes nothing.
+            let mut model = case.fresh();
+            let mut got = split(&mut model, &case.signal[..k], std::iter::repeat(129));
+            model.prewarm();
+            got.extend(split(&mut model, &case.signal[k..], std::iter::repeat(1000)));
+            failures.check(case, "Linear prewarm mid-stream is a no-op", &got, &case.one_shot);
+        } else if !case.is_lstm {
             // WaveNet: prewarm() from any state is the start state (silence forgets everything).
             let mut model = case.fresh();
             split(&mut model, &case.signal[..k], std::iter::repeat(129));
@@ -366,16 +373,54 @@ fn lstm_prewarm_equals_feeding_prewarm_samples_zeros() {
     failures.assert_none(lstms.len());
 }
 
-/// The AVX2 variant of the kernels (picked at load when the CPU has it) and the baseline build
-/// must give the same bits: the dispatch must never change the numbers.
+/// The kernel variants against the baseline build. AVX2 without FMA performs the same operations
+/// in the same order as the portable kernels, so it must give the same bits; AVX2+FMA (what the
+/// default options pick on a CPU with FMA) rounds each multiply-add once, so it may differ, by at
+/// most 1e-6 of the output's peak. (Block splits within each variant are bit-identical: the
+/// other tests run the default variant, and `every_variant_splits_bit_identically` the others.)
 #[test]
-fn dispatched_and_portable_kernels_are_bit_identical() {
-    let options = nam_rs::LoadOptions { portable_kernels: true, ..Default::default() };
+fn dispatched_and_portable_kernels_agree() {
+    let portable = nam_rs::LoadOptions { portable_kernels: true, ..Default::default() };
+    let no_fma = nam_rs::LoadOptions { no_fma_kernels: true, ..Default::default() };
+    let mut failures = Failures(Vec::new());
     for case in cases() {
-        let mut portable = Model::from_nam_with(&case.nam, &options).expect("loads");
-        let mut out = case.signal.clone();
-        portable.process_buffer(&mut out);
-        let same = out.iter().zip(&case.one_shot).all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same, "{}: portable kernels differ from the dispatched ones", case.name);
+        let run = |options: &nam_rs::LoadOptions| {
+            let mut model = Model::from_nam_with(&case.nam, options).expect("loads");
+            let mut out = case.signal.clone();
+            model.process_buffer(&mut out);
+            out
+        };
+        let reference = run(&portable);
+        failures.check(case, "AVX2 (no FMA) vs portable kernels", &run(&no_fma), &reference);
+        let peak = reference.iter().fold(0.0f32, |m, y| m.max(y.abs()));
+        let worst = case.one_shot.iter().zip(&reference).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        if worst > 1e-6 * peak {
+            failures.0.push(format!("{}: dispatched vs portable kernels differ by {worst:e} (peak {peak:e})", case.name));
+        }
     }
+    failures.assert_none(cases().len());
+}
+
+/// Block splits are bit-identical in the non-default variants too (the tile width follows the
+/// block size, the reduction order must not).
+#[test]
+fn every_variant_splits_bit_identically() {
+    let variants = [
+        ("portable", nam_rs::LoadOptions { portable_kernels: true, ..Default::default() }),
+        ("AVX2 without FMA", nam_rs::LoadOptions { no_fma_kernels: true, ..Default::default() }),
+    ];
+    let mut failures = Failures(Vec::new());
+    for case in cases() {
+        let signal = &case.signal[..case.random_len.min(3000)];
+        for (name, options) in &variants {
+            let fresh = || Model::from_nam_with(&case.nam, options).expect("loads");
+            let mut whole = signal.to_vec();
+            fresh().process_buffer(&mut whole);
+            for block in [1usize, 7, 64, 129] {
+                let got = split(&mut fresh(), signal, std::iter::repeat(block));
+                failures.check(case, &format!("{name} kernels, blocks of {block}"), &got, &whole);
+            }
+        }
+    }
+    failures.assert_none(cases().len());
 }

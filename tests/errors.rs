@@ -134,9 +134,6 @@ fn is_format(e: &NamError) -> bool {
 fn is_version(e: &NamError) -> bool {
     matches!(e, NamError::Version { .. })
 }
-fn is_unsupported(e: &NamError) -> bool {
-    matches!(e, NamError::Unsupported { .. })
-}
 fn is_weight_count(e: &NamError) -> bool {
     matches!(e, NamError::WeightCount { .. })
 }
@@ -259,8 +256,55 @@ fn cases() -> Vec<Case> {
             format_at!("architecture"),
             &["architecture", "Transformer", "WaveNet"],
         ),
-        fails("architecture ConvNet", WaveNet(|v| v["architecture"] = json!("ConvNet")), is_unsupported, &["ConvNet"]),
-        fails("architecture Linear", WaveNet(|v| v["architecture"] = json!("Linear")), is_unsupported, &["Linear"]),
+        fails(
+            "a WaveNet config read as a ConvNet",
+            WaveNet(|v| v["architecture"] = json!("ConvNet")),
+            format_at!("config.channels"),
+            &["config.channels", "missing"],
+        ),
+        fails(
+            "a WaveNet config read as a Linear",
+            WaveNet(|v| v["architecture"] = json!("Linear")),
+            format_at!("config.receptive_field"),
+            &["config.receptive_field", "missing"],
+        ),
+        fails(
+            "Linear with an unknown implementation",
+            Text(
+                r#"{"version": "0.5.4", "architecture": "Linear", "weights": [1, 2],
+                "config": {"receptive_field": 2, "bias": false, "implementation": "winograd"}}"#,
+            ),
+            format_at!("config.implementation"),
+            &["config.implementation", "winograd", "partitioned_fft"],
+        ),
+        fails(
+            "Linear with one weight too many",
+            Text(
+                r#"{"version": "0.5.4", "architecture": "Linear", "weights": [1, 2, 3],
+                "config": {"receptive_field": 2, "bias": false}}"#,
+            ),
+            is_weight_count,
+            &["3", "2"],
+        ),
+        fails(
+            "ConvNet batchnorm with a negative variance",
+            Text(
+                r#"{"version": "0.5.4", "architecture": "ConvNet",
+                "config": {"channels": 1, "dilations": [1], "batchnorm": true, "activation": "Tanh"},
+                "weights": [0.5, 0.5, 0.0, -2.0, 1.0, 0.0, 0.001, 1.0, 0.0]}"#,
+            ),
+            format_at!("weights (block 0 batchnorm)"),
+            &["running_var[0]", "-2"],
+        ),
+        fails(
+            "LSTM input_size different from in_channels",
+            Text(
+                r#"{"version": "0.5.4", "architecture": "LSTM",
+                "config": {"num_layers": 1, "input_size": 2, "hidden_size": 1}, "weights": []}"#,
+            ),
+            format_at!("config.input_size"),
+            &["in_channels = 1", "got 2"],
+        ),
         fails(
             "SlimmableContainer without submodels",
             WaveNet(|v| v["architecture"] = json!("SlimmableContainer")),
@@ -584,7 +628,13 @@ fn cases() -> Vec<Case> {
             format_at!("config.num_layers"),
             &["config.num_layers", "missing"],
         ),
-        fails("LSTM num_layers 0", Lstm(|v| v["config"]["num_layers"] = json!(0)), is_unsupported, &["zero layers"]),
+        // NAM Core runs a zero-layer LSTM (input passed through) but still reads its head: H + 1 weights.
+        fails(
+            "LSTM num_layers 0 with the weights of one layer",
+            Lstm(|v| v["config"]["num_layers"] = json!(0)),
+            is_weight_count,
+            &["exactly 3 weights", "has 39"],
+        ),
         fails(
             "LSTM input_size 2",
             Lstm(|v| v["config"]["input_size"] = json!(2)),

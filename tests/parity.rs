@@ -188,3 +188,21 @@ fn manifest_lists_every_fixture_file() {
     }
     assert!(unlisted.is_empty(), "model files not in manifest.json (never tested): {unlisted:?}");
 }
+
+/// `macs_per_sample` against the multiply-add counts published for the standard shapes
+/// (`../shared/benchmarks/anchors.md`: A1 presets and LSTM 1x16, counted from their configs).
+#[test]
+fn macs_per_sample_match_the_published_counts() {
+    for (name, macs) in [
+        ("wavenet_standard", 13_320),
+        ("wavenet_lite", 6_228),
+        ("wavenet_feather", 2_808),
+        ("wavenet_nano", 732),
+        ("lstm_1x16", 1_104),
+    ] {
+        let path = common::fixtures_dir().join("models").join(format!("{name}.nam"));
+        let nam = NamModel::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let model = Model::from_nam(&nam).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(model.macs_per_sample(), macs, "{name}");
+    }
+}

@@ -262,7 +262,7 @@ def test_cli_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert np.array_equal(read(out), nam_rs.load(NANO).render(x))
     printed = capsys.readouterr()
     assert "5000 frames" in printed.out and "realtime" in printed.out and printed.err == ""
-    args = ["render", str(NANO), str(tmp_path / "in.wav"), str(out), "--normalize", "--calibrate", "10"]
+    args = ["render", str(NANO), str(tmp_path / "in.wav"), str(out), "--normalize", "--calibrate", "10", "--overwrite"]
     assert cli.main([*args, "--gain-db", "1.5", "--subtype", "PCM_24", "--mix", "mono", "--no-progress"]) == 0
     printed = capsys.readouterr()
     assert "nam-rs: warning:" in printed.err and "input_level_dbu" in printed.err

@@ -13,6 +13,7 @@ import os
 import warnings
 from collections.abc import Mapping
 
+from nam_rs import batch, testing
 from nam_rs._core import DEFAULT_GIL_THRESHOLD, Model, _load, _loads
 from nam_rs._errors import (
     NamBusyError,
@@ -41,12 +42,14 @@ __all__ = [
     "RenderReport",
     "SampleRateWarning",
     "UnsupportedModelError",
+    "batch",
     "db_to_gain",
     "input_gain_db",
     "load",
     "loads",
     "output_gain_db",
     "render_file",
+    "testing",
 ]
 
 __version__ = "0.1.0"

@@ -1,9 +1,13 @@
 """Type stubs of the Rust extension (checked with ``python -m mypy.stubtest nam_rs``)."""
 
-from typing import Any, final
+import os
+from typing import TYPE_CHECKING, Any, final
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["DEFAULT_GIL_THRESHOLD", "Model", "_load", "_loads", "_unpickle"]
 
@@ -14,13 +18,15 @@ class Model:
     """A loaded .nam model with its streaming state (prewarmed on load)."""
 
     def process(self, x: NDArray[Any], out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
-        """Process ``x`` (shape ``(n,)``); ``out`` may be ``x`` itself for in-place processing."""
+        """Process ``x``: shape ``(n,)`` for mono models, else ``(frames, num_input_channels)`` giving
+        ``(frames, num_output_channels)``; ``out`` may be ``x`` itself when the channel counts agree."""
     def __call__(self, x: NDArray[Any], out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
         """Same as :meth:`process`."""
     def process_sample(self, x: float) -> float:
         """Process one sample."""
     def render(self, x: NDArray[Any]) -> NDArray[np.float32]:
-        """Render a whole signal from the prewarmed start state; the streaming state is untouched."""
+        """Render a whole signal (shapes as for :meth:`process`) from the prewarmed start state; the
+        streaming state is untouched."""
     def reset(self) -> None:
         """Return to the prewarmed start state (allocation-free)."""
     def prewarm(self) -> None:
@@ -44,6 +50,11 @@ class Model:
     def version(self) -> str: ...
     @property
     def sample_rate(self) -> float | None: ...
+    @property
+    def macs_per_sample(self) -> int:
+        """Multiply-adds per sample of the model as built (a container: its active sub-model)."""
+    def plot(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Figure:
+        """:func:`nam_rs.plot.summary` of this model (needs the ``plot`` extra)."""
     @property
     def receptive_field(self) -> int: ...
     @property

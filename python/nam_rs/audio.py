@@ -235,6 +235,15 @@ def _progress_bar(enabled: bool | None, total: int, desc: str) -> Any:
     return tqdm(total=total or None, desc=desc, unit="frame", unit_scale=True, disable=not enabled, file=sys.stderr)
 
 
+# libsndfile's SFC_SET_ADD_PEAK_CHUNK: float WAV/AIFF files otherwise get a PEAK chunk stamped with the
+# wall-clock time, so rendering the same input twice would not give byte-identical files.
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def _no_peak_chunk(writer: sf.SoundFile) -> None:
+    sf._snd.sf_command(writer._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+
+
 def _temp_path(output: Path) -> Path:
     """A new file next to ``output`` (same filesystem, so ``os.replace`` is atomic); mode per umask."""
     while True:
@@ -313,6 +322,7 @@ def render_file(
                 sf.SoundFile(tmp, "w", file_rate, out_channels, out_subtype, format=fmt) as writer,
                 _progress_bar(progress, frames, source.name) as bar,
             ):
+                _no_peak_chunk(writer)
                 sink = _Sink(writer, frames, clip=out_subtype not in _FLOAT_SUBTYPES)
                 while len(block := reader.read(block_frames, dtype="float32", always_2d=True)):
                     if out_channels < in_channels:

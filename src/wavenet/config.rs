@@ -238,16 +238,24 @@ impl WaveNetConfig {
         let config = WaveNetConfig { arrays, in_channels, condition_dsp, path: path.to_string(), post_head };
         // Checked arithmetic: a hostile file can ask for dilations near usize::MAX.
         let mut rf: usize = 1;
+        let limit = limits.max_receptive_field;
+        let overflow = |field: String, k: usize, d: usize| {
+            let message =
+                format!("dilation {d} with kernel size {k} makes the receptive field overflow (limit {limit})");
+            NamError::format(field, message)
+        };
         for (a, array) in config.arrays.iter().enumerate() {
             for (l, (&k, &d)) in array.kernel_sizes.iter().zip(&array.dilations).enumerate() {
-                rf = (k - 1).checked_mul(d).and_then(|h| rf.checked_add(h)).ok_or_else(|| {
-                    NamError::format(format!("config.layers[{a}].dilations[{l}]"), "receptive field overflows")
-                })?;
+                rf = (k - 1)
+                    .checked_mul(d)
+                    .and_then(|h| rf.checked_add(h))
+                    .ok_or_else(|| overflow(format!("{path}.layers[{a}].dilations[{l}]"), k, d))?;
             }
-            rf = (array.head_kernel_size - 1)
-                .checked_mul(array.head_dilation)
+            let (k, d) = (array.head_kernel_size, array.head_dilation);
+            rf = (k - 1)
+                .checked_mul(d)
                 .and_then(|h| rf.checked_add(h))
-                .ok_or_else(|| NamError::format(format!("config.layers[{a}].head"), "receptive field overflows"))?;
+                .ok_or_else(|| overflow(format!("{path}.layers[{a}].head.head_dilation"), k, d))?;
         }
         options.check_limit("receptive field (samples)", limits.max_receptive_field, rf)?;
         Ok(config)

@@ -17,7 +17,10 @@ use crate::activation::Activation;
 use crate::conv::{Conv, Ring, WeightReader};
 use crate::error::{NamError, Result};
 use crate::options::LoadOptions;
-use crate::simd::Kernels;
+use crate::simd::denormals::FlushDenormals;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Avx2Variant, FmaVariant};
+use crate::simd::{Kernels, PortableVariant, Variant};
 
 /// Frames processed per internal chunk: bounds the scratch memory; any host block size works.
 pub(crate) const MAX_FRAMES: usize = 128;
@@ -33,9 +36,17 @@ struct Film {
 impl Film {
     /// Modulates channels `0..dim` of `frames` frames of `x` (stride `x_stride`) in place.
     #[inline(always)]
-    fn apply(&self, x: &mut [f32], x_stride: usize, cond: &[f32], cond_stride: usize, frames: usize, tmp: &mut [f32]) {
+    fn apply<V: Variant>(
+        &self,
+        x: &mut [f32],
+        x_stride: usize,
+        cond: &[f32],
+        cond_stride: usize,
+        frames: usize,
+        tmp: &mut [f32],
+    ) {
         let rows = self.conv.out_channels;
-        self.conv.apply_1x1(cond, cond_stride, frames, tmp, rows);
+        self.conv.apply_1x1_with::<V>(cond, cond_stride, frames, tmp, rows);
         for t in 0..frames {
             let s = &tmp[t * rows..(t + 1) * rows];
             let y = &mut x[t * x_stride..t * x_stride + self.dim];
@@ -244,7 +255,7 @@ impl WaveNet {
             })
             .collect();
         let scratch = Scratch::new(&weights);
-        let kernels = Kernels::select(options);
+        let kernels = Kernels::select_fma(options);
         let mut model = WaveNet { weights: Arc::new(weights), condition, arrays: states, post_rings, scratch, kernels };
         model.prewarm();
         Ok(model)
@@ -253,6 +264,23 @@ impl WaveNet {
     /// Input and output channels.
     pub fn channels(&self) -> (usize, usize) {
         (self.weights.in_channels, self.weights.out_channels)
+    }
+
+    /// Multiply-adds per sample of every convolution (grouped ones counted as the dense
+    /// block-diagonal products the kernels run), including a condition_dsp.
+    pub fn macs_per_sample(&self) -> usize {
+        let macs = |c: &Conv| c.in_channels * c.out_channels * c.kernel_size;
+        let w = &*self.weights;
+        let mut n: usize = w.post_head.iter().map(macs).sum();
+        for array in &w.arrays {
+            n += macs(&array.rechannel) + macs(&array.head);
+            for layer in &array.layers {
+                n += macs(&layer.conv) + macs(&layer.mixin);
+                n += layer.layer1x1.iter().chain(&layer.head1x1).map(macs).sum::<usize>();
+                n += layer.films.iter().flatten().map(|f| macs(&f.conv)).sum::<usize>();
+            }
+        }
+        n + self.condition.as_ref().map_or(0, |c| c.macs_per_sample())
     }
 
     /// Receptive field in samples (1 + Σ (K−1)·d), which is also NAM Core's prewarm length.
@@ -266,66 +294,118 @@ impl WaveNet {
     /// O(layers), allocation-free, and bit-identical to feeding the zeros.
     pub fn prewarm(&mut self) {
         let mut zero = [0.0f32];
-        self.process_chunk(&mut zero, true);
+        self.dispatch(&mut zero, true);
     }
 
     /// Processes `buffer` in place (streaming: the state carries over between calls).
     pub fn process_buffer(&mut self, buffer: &mut [f32]) {
+        self.dispatch(buffer, false);
+    }
+
+    /// Runs `buffer` in the kernel variant chosen at load, with denormals flushed (restored after).
+    #[inline(always)]
+    fn dispatch(&mut self, buffer: &mut [f32], steady: bool) {
+        let _flush = FlushDenormals::new();
+        // SAFETY (both): `Kernels::Avx2` / `Avx2Fma` are only chosen when the CPU reports AVX2 /
+        // AVX2 and FMA (simd.rs).
         #[cfg(target_arch = "x86_64")]
-        if self.kernels == Kernels::Avx2 {
-            // SAFETY: `Kernels::Avx2` is only chosen when the CPU reports AVX2 (simd.rs).
-            return unsafe { self.process_buffer_avx2(buffer) };
+        match self.kernels {
+            Kernels::Avx2 => return unsafe { self.process_chunks_avx2(buffer, steady) },
+            Kernels::Avx2Fma => return unsafe { self.process_chunks_fma(buffer, steady) },
+            Kernels::Portable => {}
         }
-        self.process_chunks(buffer);
+        self.process_chunks::<PortableVariant>(buffer, steady);
+    }
+
+    /// Interleaved multi-channel processing: the model's frame-major layout, so each chunk is one copy in and out.
+    pub(crate) fn process_frames(&mut self, mut io: crate::model::Frames<'_>, frames: usize) {
+        let (ci, co) = self.channels();
+        for start in (0..frames).step_by(MAX_FRAMES) {
+            let f = MAX_FRAMES.min(frames - start);
+            self.scratch.u[..f * ci].copy_from_slice(io.input(start * ci..(start + f) * ci));
+            self.run_dispatch(f, false);
+            io.output(start * co..(start + f) * co).copy_from_slice(&self.scratch.out[..f * co]);
+        }
+    }
+
+    /// Planar multi-channel processing (NAM Core's `in[ch][n]`): each chunk is interleaved into
+    /// the frame-major input, run, and de-interleaved. The caller checked counts and lengths.
+    pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) {
+        let (ci, co) = self.channels();
+        let n = inputs.first().map_or(0, |x| x.len());
+        for start in (0..n).step_by(MAX_FRAMES) {
+            let frames = MAX_FRAMES.min(n - start);
+            for (c, input) in inputs.iter().enumerate() {
+                for t in 0..frames {
+                    self.scratch.u[t * ci + c] = input[start + t];
+                }
+            }
+            self.run_dispatch(frames, false);
+            for (c, output) in outputs.iter_mut().enumerate() {
+                for t in 0..frames {
+                    output[start + t] = self.scratch.out[t * co + c];
+                }
+            }
+        }
     }
 
     /// The same code compiled for AVX2 (no FMA: results are bit-identical to the portable path).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn process_buffer_avx2(&mut self, buffer: &mut [f32]) {
-        self.process_chunks(buffer);
+    unsafe fn process_chunks_avx2(&mut self, buffer: &mut [f32], steady: bool) {
+        self.process_chunks::<Avx2Variant>(buffer, steady);
     }
 
+    /// Compiled for AVX2 + FMA, with fused multiply-adds in the dense products.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn process_chunks_fma(&mut self, buffer: &mut [f32], steady: bool) {
+        self.process_chunks::<FmaVariant>(buffer, steady);
+    }
+
+    /// Mono chunks of at most `MAX_FRAMES` frames, in place (top-level models are 1-in/1-out).
     #[inline(always)]
-    fn process_chunks(&mut self, buffer: &mut [f32]) {
-        for chunk in buffer.chunks_mut(MAX_FRAMES) {
-            self.process_chunk(chunk, false);
+    fn process_chunks<V: Variant>(&mut self, buffer: &mut [f32], steady: bool) {
+        for io in buffer.chunks_mut(MAX_FRAMES) {
+            let frames = io.len();
+            self.scratch.u[..frames].copy_from_slice(io);
+            self.run::<V>(frames, steady);
+            io.copy_from_slice(&self.scratch.out[..frames]);
         }
-    }
-
-    /// One mono chunk of at most `MAX_FRAMES` frames, in place (top-level models are 1-in/1-out).
-    #[inline(always)]
-    fn process_chunk(&mut self, io: &mut [f32], steady: bool) {
-        let frames = io.len();
-        self.scratch.u[..frames].copy_from_slice(io);
-        self.run(frames, steady);
-        io.copy_from_slice(&self.scratch.out[..frames]);
     }
 
     /// [`WaveNet::run`] as its own (recursive) function for a condition_dsp, in the variant of the
-    /// kernels this model was built for. `run` itself must stay inlinable into the AVX2 entry
-    /// point, which a directly recursive call would prevent.
+    /// kernels this model was built for. `run` itself must stay inlinable into the entry points
+    /// compiled per variant, which a directly recursive call would prevent.
     #[inline(never)]
     fn run_dispatch(&mut self, frames: usize, steady: bool) {
+        // SAFETY (both): as in `dispatch`.
         #[cfg(target_arch = "x86_64")]
-        if self.kernels == Kernels::Avx2 {
-            // SAFETY: `Kernels::Avx2` is only chosen when the CPU reports AVX2 (simd.rs).
-            return unsafe { self.run_avx2(frames, steady) };
+        match self.kernels {
+            Kernels::Avx2 => return unsafe { self.run_avx2(frames, steady) },
+            Kernels::Avx2Fma => return unsafe { self.run_fma(frames, steady) },
+            Kernels::Portable => {}
         }
-        self.run(frames, steady);
+        self.run::<PortableVariant>(frames, steady);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_avx2(&mut self, frames: usize, steady: bool) {
-        self.run(frames, steady);
+        self.run::<Avx2Variant>(frames, steady);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_fma(&mut self, frames: usize, steady: bool) {
+        self.run::<FmaVariant>(frames, steady);
     }
 
     /// Runs `frames` frames from `scratch.u` into `scratch.out`. With `steady` (one frame of
     /// silence), every history is first filled with the column the frame writes, which yields the
     /// steady state under a constant input.
     #[inline(always)]
-    fn run(&mut self, frames: usize, steady: bool) {
+    fn run<V: Variant>(&mut self, frames: usize, steady: bool) {
         debug_assert!(frames <= MAX_FRAMES);
         let w = &*self.weights;
         let n_in = w.in_channels;
@@ -343,9 +423,9 @@ impl WaveNet {
             // x₀ = rechannel(array input): the model input, or the previous array's residual output.
             let in_ch = array.rechannel.in_channels;
             if a == 0 {
-                array.rechannel.apply_1x1(u, in_ch, frames, x_next, c);
+                array.rechannel.apply_1x1_with::<V>(u, in_ch, frames, x_next, c);
             } else {
-                array.rechannel.apply_1x1(x_cur, in_ch, frames, x_next, c);
+                array.rechannel.apply_1x1_with::<V>(x_cur, in_ch, frames, x_next, c);
             }
             std::mem::swap(x_cur, x_next);
             // The head accumulator starts at the previous array's head output (or zero).
@@ -367,48 +447,54 @@ impl WaveNet {
                 let p = ring.frames_mut(start, frames);
                 p.copy_from_slice(&x_cur[..frames * c]);
                 if let Some(f) = film_at(CONV_PRE) {
-                    f.apply(p, c, c_buf, dc, frames, film);
+                    f.apply::<V>(p, c, c_buf, dc, frames, film);
                 }
                 if steady {
                     ring.fill_history_from(start);
                 }
-                layer.conv.apply(ring.data(), start, frames, z, g);
-                if let Some(f) = film_at(CONV_POST) {
-                    f.apply(z, g, c_buf, dc, frames, film);
-                }
-                // z = conv + mixin(condition), with the mixin's FiLMs where present.
-                if film_at(MIXIN_PRE).is_some() || film_at(MIXIN_POST).is_some() {
-                    let source: &[f32] = match film_at(MIXIN_PRE) {
-                        Some(f) => {
-                            q[..frames * dc].copy_from_slice(&c_buf[..frames * dc]);
-                            f.apply(q, dc, c_buf, dc, frames, film);
-                            q
-                        }
-                        None => c_buf,
-                    };
-                    layer.mixin.apply_1x1(source, dc, frames, zm, g);
-                    if let Some(f) = film_at(MIXIN_POST) {
-                        f.apply(zm, g, c_buf, dc, frames, film);
-                    }
-                    for (zv, &mv) in z[..frames * g].iter_mut().zip(&zm[..frames * g]) {
-                        *zv += mv;
-                    }
+                let fused_mixin = [CONV_POST, MIXIN_PRE, MIXIN_POST].iter().all(|&site| film_at(site).is_none());
+                if fused_mixin {
+                    // z = conv(x) + mixin(condition) in one running sum per output.
+                    layer.conv.apply_with::<V>(ring.data(), start, frames, Some((&layer.mixin, c_buf, dc)), z, g);
                 } else {
-                    layer.mixin.accumulate_1x1(c_buf, dc, frames, z, g);
+                    layer.conv.apply_with::<V>(ring.data(), start, frames, None, z, g);
+                    if let Some(f) = film_at(CONV_POST) {
+                        f.apply::<V>(z, g, c_buf, dc, frames, film);
+                    }
+                    // z = conv + mixin(condition), with the mixin's FiLMs where present.
+                    if film_at(MIXIN_PRE).is_some() || film_at(MIXIN_POST).is_some() {
+                        let source: &[f32] = match film_at(MIXIN_PRE) {
+                            Some(f) => {
+                                q[..frames * dc].copy_from_slice(&c_buf[..frames * dc]);
+                                f.apply::<V>(q, dc, c_buf, dc, frames, film);
+                                q
+                            }
+                            None => c_buf,
+                        };
+                        layer.mixin.apply_1x1_with::<V>(source, dc, frames, zm, g);
+                        if let Some(f) = film_at(MIXIN_POST) {
+                            f.apply::<V>(zm, g, c_buf, dc, frames, film);
+                        }
+                        for (zv, &mv) in z[..frames * g].iter_mut().zip(&zm[..frames * g]) {
+                            *zv += mv;
+                        }
+                    } else {
+                        layer.mixin.accumulate_1x1_with::<V>(c_buf, dc, frames, z, g);
+                    }
                 }
                 if let Some(f) = film_at(ACTIVATION_PRE) {
-                    f.apply(z, g, c_buf, dc, frames, film);
+                    f.apply::<V>(z, g, c_buf, dc, frames, film);
                 }
                 activate(layer, z, frames, b);
                 if let Some(f) = film_at(ACTIVATION_POST) {
-                    f.apply(z, g, c_buf, dc, frames, film);
+                    f.apply::<V>(z, g, c_buf, dc, frames, film);
                 }
                 // Head contribution: head1x1(a) (+ its FiLM), or a itself.
                 let (hsrc, hstride): (&[f32], usize) = match &layer.head1x1 {
                     Some(h1) => {
-                        h1.apply_1x1(z, g, frames, h, hin);
+                        h1.apply_1x1_with::<V>(z, g, frames, h, hin);
                         if let Some(f) = film_at(HEAD1X1_POST) {
-                            f.apply(h, hin, c_buf, dc, frames, film);
+                            f.apply::<V>(h, hin, c_buf, dc, frames, film);
                         }
                         (h, hin)
                     }
@@ -433,11 +519,14 @@ impl WaveNet {
                     continue;
                 }
                 match &layer.layer1x1 {
+                    Some(l1) if !matches!(layer.gating, Gating::Blended(_)) || film_at(LAYER1X1_POST).is_none() => {
+                        l1.apply_1x1_residual::<V>(z, g, frames, x_cur, c, x_next, c);
+                    }
                     Some(l1) => {
-                        l1.apply_1x1(z, g, frames, x_next, c);
+                        l1.apply_1x1_with::<V>(z, g, frames, x_next, c);
                         if matches!(layer.gating, Gating::Blended(_)) {
                             if let Some(f) = film_at(LAYER1X1_POST) {
-                                f.apply(x_next, c, c_buf, dc, frames, film);
+                                f.apply::<V>(x_next, c, c_buf, dc, frames, film);
                             }
                         }
                         for (nv, &xv) in x_next[..frames * c].iter_mut().zip(&x_cur[..frames * c]) {
@@ -451,7 +540,8 @@ impl WaveNet {
             if steady {
                 state.head_ring.fill_history_from(head_start);
             }
-            array.head.apply(state.head_ring.data(), head_start, frames, head_out, array.head.out_channels);
+            let head_rows = array.head.out_channels;
+            array.head.apply_with::<V>(state.head_ring.data(), head_start, frames, None, head_out, head_rows);
             for ring in &mut state.rings {
                 ring.advance(frames);
             }
@@ -484,7 +574,7 @@ impl WaveNet {
                 ring.fill_history_from(start);
             }
             let target: &mut [f32] = if j + 1 == n_post { out } else { z };
-            conv.apply(ring.data(), start, frames, target, conv.out_channels);
+            conv.apply_with::<V>(ring.data(), start, frames, None, target, conv.out_channels);
             ring.advance(frames);
         }
     }

@@ -1,0 +1,165 @@
+//! Explicit x86-64 vector tiles for the dense products (LLVM scalarises the `F × N` register tile
+//! of the portable code and spills it). Accumulators are whole vectors: `V` AVX registers of 8
+//! output channels plus `H` SSE registers of 4, for each of `F` frames; weight rows are padded to
+//! `8·V + 4·H` floats. Every lane does what the portable kernel does for its output element —
+//! `s = mac(s, w, x)` over the operands and inputs in order, then the store — so results match it
+//! bit for bit with `Plain`, and tile widths never change a result.
+
+use std::arch::x86_64::*;
+
+use super::dense::{store_row, Operands, Store};
+use super::{Fused, Plain};
+
+/// The vector form of [`super::Mac`]. `mac8` needs AVX (and FMA for `Fused`), `mac4` SSE (FMA
+/// for `Fused`): callers are compiled with those features.
+pub(crate) trait VecMac {
+    unsafe fn mac8(acc: __m256, w: __m256, x: __m256) -> __m256;
+    unsafe fn mac4(acc: __m128, w: __m128, x: __m128) -> __m128;
+}
+
+impl VecMac for Plain {
+    #[inline(always)]
+    unsafe fn mac8(acc: __m256, w: __m256, x: __m256) -> __m256 {
+        _mm256_add_ps(acc, _mm256_mul_ps(w, x))
+    }
+    #[inline(always)]
+    unsafe fn mac4(acc: __m128, w: __m128, x: __m128) -> __m128 {
+        _mm_add_ps(acc, _mm_mul_ps(w, x))
+    }
+}
+
+impl VecMac for Fused {
+    #[inline(always)]
+    unsafe fn mac8(acc: __m256, w: __m256, x: __m256) -> __m256 {
+        _mm256_fmadd_ps(w, x, acc)
+    }
+    #[inline(always)]
+    unsafe fn mac4(acc: __m128, w: __m128, x: __m128) -> __m128 {
+        _mm_fmadd_ps(w, x, acc)
+    }
+}
+
+/// Tiles of `F` frames, then single frames for the rest (the 1-frame path is a plain GEMV).
+/// Safety: the caller is compiled with AVX when `V > 0` (and FMA for `Fused`).
+#[inline(always)]
+pub(crate) unsafe fn product<M: VecMac, const V: usize, const H: usize, const F: usize>(
+    n: usize,
+    ops: &Operands<'_>,
+    frames: usize,
+    y: &mut [f32],
+    y_stride: usize,
+    store: Store<'_>,
+) {
+    let mut t = 0;
+    if F > 1 {
+        while t + F <= frames {
+            tile::<M, V, H, F>(n, ops, t, y, y_stride, store);
+            t += F;
+        }
+    }
+    while t < frames {
+        tile::<M, V, H, 1>(n, ops, t, y, y_stride, store);
+        t += 1;
+    }
+}
+
+#[inline(always)]
+unsafe fn tile<M: VecMac, const V: usize, const H: usize, const F: usize>(
+    n: usize,
+    ops: &Operands<'_>,
+    t0: usize,
+    y: &mut [f32],
+    y_stride: usize,
+    store: Store<'_>,
+) {
+    let row = 8 * V + 4 * H;
+    assert!(ops.row == row && n <= row, "padded weight rows");
+    // `from_fn` rather than `[expr; V]`: with V = 0 no AVX instruction may be emitted at all.
+    let mut a8: [[__m256; V]; F] = std::array::from_fn(|_| std::array::from_fn(|_| _mm256_setzero_ps()));
+    let mut a4: [[__m128; H]; F] = std::array::from_fn(|_| std::array::from_fn(|_| _mm_setzero_ps()));
+    for j in 0..ops.count() {
+        let op = ops.get(j);
+        assert_eq!(op.w.len(), op.cin * row, "weight rows");
+        let base = (op.first + t0) * op.stride;
+        let xs = &op.x[base..base + (F - 1) * op.stride + op.cin];
+        let (xp, wp) = (xs.as_ptr(), op.w.as_ptr());
+        for i in 0..op.cin {
+            // In bounds: i < cin rows of `row` floats (asserted), and f·stride + i < xs.len().
+            let wr = wp.add(i * row);
+            let w8: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(wr.add(8 * v)));
+            let w4: [__m128; H] = std::array::from_fn(|h| _mm_loadu_ps(wr.add(8 * V + 4 * h)));
+            for f in 0..F {
+                let x = *xp.add(f * op.stride + i);
+                for v in 0..V {
+                    a8[f][v] = M::mac8(a8[f][v], w8[v], _mm256_set1_ps(x));
+                }
+                for h in 0..H {
+                    a4[f][h] = M::mac4(a4[f][h], w4[h], _mm_set1_ps(x));
+                }
+            }
+        }
+    }
+    let mut sums = [0.0f32; 32];
+    for f in 0..F {
+        let sp = sums.as_mut_ptr();
+        for v in 0..V {
+            _mm256_storeu_ps(sp.add(8 * v), a8[f][v]);
+        }
+        for h in 0..H {
+            _mm_storeu_ps(sp.add(8 * V + 4 * h), a4[f][h]);
+        }
+        let t = t0 + f;
+        store_row(&mut y[t * y_stride..t * y_stride + n], &sums[..n], store, 0, t);
+    }
+}
+
+/// Widths (padded rows) with a vector tile in the AVX variants; `None`: use the general kernel.
+macro_rules! avx_widths {
+    ($m:ty, $row:expr, $($arg:expr),*) => {
+        match $row {
+            4 => product::<$m, 0, 1, 8>($($arg),*),
+            8 => product::<$m, 1, 0, 8>($($arg),*),
+            12 => product::<$m, 1, 1, 4>($($arg),*),
+            16 => product::<$m, 2, 0, 4>($($arg),*),
+            24 => product::<$m, 3, 0, 2>($($arg),*),
+            32 => product::<$m, 4, 0, 2>($($arg),*),
+            _ => super::dense::product::<$m, 0, 1>($($arg),*),
+        }
+    };
+}
+
+/// Baseline SSE2 (part of x86-64): 4-lane tiles only, sized to ~8 of the 16 registers.
+#[inline(never)]
+pub(crate) fn product_sse(n: usize, ops: &Operands<'_>, frames: usize, y: &mut [f32], ys: usize, st: Store<'_>) {
+    // SAFETY: V = 0, so only SSE instructions, which every x86-64 CPU has.
+    unsafe {
+        match ops.row {
+            4 => product::<Plain, 0, 1, 8>(n, ops, frames, y, ys, st),
+            8 => product::<Plain, 0, 2, 4>(n, ops, frames, y, ys, st),
+            12 => product::<Plain, 0, 3, 2>(n, ops, frames, y, ys, st),
+            16 => product::<Plain, 0, 4, 2>(n, ops, frames, y, ys, st),
+            24 => product::<Plain, 0, 6, 1>(n, ops, frames, y, ys, st),
+            32 => product::<Plain, 0, 8, 1>(n, ops, frames, y, ys, st),
+            _ => super::dense::product::<Plain, 0, 1>(n, ops, frames, y, ys, st),
+        }
+    }
+}
+
+/// AVX2 without FMA (bit-identical to [`product_sse`]). Safety: the CPU has AVX2.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn product_avx2(
+    n: usize,
+    ops: &Operands<'_>,
+    frames: usize,
+    y: &mut [f32],
+    ys: usize,
+    st: Store<'_>,
+) {
+    avx_widths!(Plain, ops.row, n, ops, frames, y, ys, st)
+}
+
+/// AVX2 + FMA. Safety: the CPU has AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn product_fma(n: usize, ops: &Operands<'_>, frames: usize, y: &mut [f32], ys: usize, st: Store<'_>) {
+    avx_widths!(Fused, ops.row, n, ops, frames, y, ys, st)
+}
