@@ -6,13 +6,13 @@
 use crate::error::{NamError, Result};
 use crate::file::NamModel;
 use crate::json::Field;
-use crate::model::Model;
+use crate::net::Net;
 use crate::options::LoadOptions;
 
 /// A SlimmableContainer with its sub-models.
 #[derive(Debug, Clone)]
 pub struct Container {
-    models: Vec<Model>,
+    models: Vec<Net>,
     /// Upper bound (exclusive) of the size range of each sub-model, strictly ascending.
     max_values: Vec<f64>,
     /// For a slimmable WaveNet: per-array allowed widths and each model's widths (NAM Core's
@@ -24,7 +24,24 @@ pub struct Container {
     size: f64,
     /// The file's architecture: "SlimmableContainer", or "WaveNet" for a slimmable WaveNet.
     architecture: &'static str,
+    fade: Crossfade,
 }
+
+/// A switch's crossfade: the previous sub-model keeps running (from its current state) and fades
+/// out linearly while the new one, started from its prewarmed snapshot, fades in.
+#[derive(Debug, Clone)]
+struct Crossfade {
+    /// Fade length in samples (0: switch at once).
+    length: usize,
+    /// The sub-model fading out, and how many samples of the fade are done.
+    from: Option<usize>,
+    done: usize,
+    /// The fading-out model's output for one chunk.
+    scratch: Vec<f32>,
+}
+
+/// Samples per crossfade chunk.
+const FADE_CHUNK: usize = 256;
 
 impl Container {
     pub(crate) fn new(nam: &NamModel, options: &LoadOptions, depth: usize) -> Result<Container> {
@@ -56,7 +73,7 @@ impl Container {
                         .error(format!("its sample_rate ({sub_rate} Hz) differs from the container's ({own} Hz)")));
                 }
             }
-            let model = Model::build(&sub, options, depth + 1).map_err(|e| match e {
+            let model = Net::build(&sub, options, depth + 1).map_err(|e| match e {
                 NamError::WeightCount { expected, got } => NamError::format(
                     format!("{}.weights", model_field.path),
                     format!("the config needs exactly {expected} weights, the file has {got}"),
@@ -86,13 +103,14 @@ impl Container {
             active,
             size: 1.0,
             architecture: "SlimmableContainer",
+            fade: Crossfade::new(),
         })
     }
 
     /// A channel-slicing slimmable WaveNet: one prebuilt model per reachable width combination.
     pub(crate) fn slimmable_wavenet(nam: &NamModel, options: &LoadOptions) -> Result<Container> {
         let s = crate::wavenet::slimmable::build(nam, options)?;
-        let models: Vec<Model> = s.models.into_iter().map(Model::WaveNet).collect();
+        let models: Vec<Net> = s.models.into_iter().map(Net::WaveNet).collect();
         let active = s
             .widths
             .iter()
@@ -107,6 +125,7 @@ impl Container {
             active,
             size: 1.0,
             architecture: "WaveNet",
+            fade: Crossfade::new(),
         })
     }
 
@@ -128,8 +147,56 @@ impl Container {
         let index = self.index_for(size);
         if index != self.active {
             self.models[index].reset();
+            // A switch during a fade fades from the model being faded in (the one heard most).
+            self.fade.from = (self.fade.length > 0).then_some(self.active);
+            self.fade.done = 0;
             self.active = index;
         }
+    }
+
+    /// Crossfade length, in samples, for later switches (0 = switch at once).
+    pub fn set_crossfade(&mut self, samples: usize) {
+        self.fade.length = samples;
+        if self.fade.done >= samples {
+            self.fade.from = None;
+        }
+    }
+
+    pub fn crossfade(&self) -> usize {
+        self.fade.length
+    }
+
+    /// Processes mono audio in place through the active sub-model (and, during a crossfade, the
+    /// previous one). Allocation-free; the fade position advances per sample, so block splits give
+    /// identical output.
+    pub(crate) fn process_buffer(&mut self, buffer: &mut [f32]) {
+        let mut rest = buffer;
+        while let Some(from) = self.fade.from {
+            if rest.is_empty() {
+                return;
+            }
+            let n = rest.len().min(FADE_CHUNK).min(self.fade.length - self.fade.done);
+            let (chunk, tail) = rest.split_at_mut(n);
+            let old = &mut self.fade.scratch[..n];
+            old.copy_from_slice(chunk);
+            let (a, b) = (from.min(self.active), from.max(self.active));
+            let (low, high) = self.models.split_at_mut(b);
+            let (old_model, new_model) =
+                if from < self.active { (&mut low[a], &mut high[0]) } else { (&mut high[0], &mut low[a]) };
+            old_model.process_buffer(old);
+            new_model.process_buffer(chunk);
+            let length = self.fade.length as f32;
+            for (i, (y, &o)) in chunk.iter_mut().zip(old.iter()).enumerate() {
+                let g = (self.fade.done + i + 1) as f32 / length;
+                *y = o + g * (*y - o);
+            }
+            self.fade.done += n;
+            if self.fade.done == self.fade.length {
+                self.fade.from = None;
+            }
+            rest = tail;
+        }
+        self.models[self.active].process_buffer(rest);
     }
 
     pub fn slimmable_size(&self) -> f64 {
@@ -141,11 +208,11 @@ impl Container {
         &self.breakpoints
     }
 
-    pub fn active(&self) -> &Model {
+    pub(crate) fn active(&self) -> &Net {
         &self.models[self.active]
     }
 
-    pub fn active_mut(&mut self) -> &mut Model {
+    pub(crate) fn active_mut(&mut self) -> &mut Net {
         &mut self.models[self.active]
     }
 
@@ -162,5 +229,18 @@ impl Container {
         for m in &mut self.models {
             m.reset();
         }
+        self.fade.from = None;
+    }
+
+    /// Back to the active sub-model's prewarmed state; a fade in progress ends.
+    pub(crate) fn reset(&mut self) {
+        self.models[self.active].reset();
+        self.fade.from = None;
+    }
+}
+
+impl Crossfade {
+    fn new() -> Crossfade {
+        Crossfade { length: 0, from: None, done: 0, scratch: vec![0.0; FADE_CHUNK] }
     }
 }

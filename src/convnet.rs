@@ -160,7 +160,7 @@ impl ConvNet {
     }
 
     /// Interleaved multi-channel processing (frame-major, the model's own layout).
-    pub(crate) fn process_frames(&mut self, mut io: crate::model::Frames<'_>, frames: usize) {
+    pub(crate) fn process_frames(&mut self, mut io: crate::net::Frames<'_>, frames: usize) {
         let (ci, co) = self.channels();
         for start in (0..frames).step_by(MAX_FRAMES) {
             let f = MAX_FRAMES.min(frames - start);
@@ -231,7 +231,7 @@ fn fold_batchnorm(raw: &[f32], c: usize, block: usize) -> Result<(Vec<f32>, Vec<
     let (weight, rest) = rest.split_at(c);
     let (bias, eps) = rest.split_at(c);
     let eps = eps[0];
-    if let Some(i) = var.iter().position(|&v| !(eps + v > 0.0)) {
+    if let Some(i) = var.iter().position(|&v| (eps + v).partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)) {
         return Err(NamError::format(
             format!("weights (block {block} batchnorm)"),
             format!("running_var[{i}] + eps must be positive, got {} + {eps}", var[i]),

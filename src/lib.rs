@@ -28,7 +28,9 @@ mod lstm;
 mod math;
 mod metadata;
 mod model;
+mod net;
 mod options;
+mod peak;
 mod simd;
 mod wavenet;
 
@@ -43,6 +45,7 @@ pub use file::{NamModel, Version, EARLIEST_VERSION, LATEST_VERSION};
 pub use linear::{Linear, LinearImplementation};
 pub use lstm::Lstm;
 pub use metadata::Metadata;
-pub use model::Model;
+pub use model::{Model, SlimmableControl, MAX_INPUT};
 pub use options::{Limits, LoadOptions};
+pub use peak::fma_peak_gflops;
 pub use wavenet::WaveNet;

@@ -223,7 +223,7 @@ impl Linear {
 
     /// Interleaved processing: each filtered channel is gathered chunk by chunk, filtered and
     /// scattered back; outputs beyond `min(in, out)` are zero.
-    pub(crate) fn process_frames(&mut self, mut io: crate::model::Frames<'_>, frames: usize) {
+    pub(crate) fn process_frames(&mut self, mut io: crate::net::Frames<'_>, frames: usize) {
         let (ci, co) = self.channels();
         for (c, ch) in self.channels.iter_mut().enumerate() {
             for start in (0..frames).step_by(CHUNK) {

@@ -173,7 +173,7 @@ impl Lstm {
     }
 
     /// Interleaved multi-channel processing, one frame at a time.
-    pub(crate) fn process_frames(&mut self, mut io: crate::model::Frames<'_>, frames: usize) {
+    pub(crate) fn process_frames(&mut self, mut io: crate::net::Frames<'_>, frames: usize) {
         let (ci, co) = self.channels();
         for t in 0..frames {
             self.xh[..ci].copy_from_slice(io.input(t * ci..(t + 1) * ci));

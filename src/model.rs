@@ -1,36 +1,68 @@
-//! `Model`: one enum over the architectures, dispatching on the file's declared `architecture`.
+//! `Model`: the public runnable model. It wraps the architecture dispatch (`net.rs`) with what
+//! every architecture needs at its edge: input guarding (non-finite samples), a lock-free
+//! cross-thread slimmable-size control, and offline rendering (optionally on several threads).
 
-use crate::container::Container;
-use crate::convnet::ConvNet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use crate::error::{NamError, Result};
 use crate::file::NamModel;
-use crate::linear::Linear;
-use crate::lstm::Lstm;
+use crate::net::Net;
 use crate::options::LoadOptions;
-use crate::wavenet::WaveNet;
 
-/// Interleaved (frame-major, `[frame][channel]`) audio: one buffer processed in place, or an
-/// input and an output buffer with the model's channel counts.
-pub(crate) enum Frames<'a> {
-    InPlace(&'a mut [f32]),
-    Split { input: &'a [f32], output: &'a mut [f32] },
+/// Inputs are clamped to ±this (+120 dBFS): far beyond any audio, small enough that no model's
+/// arithmetic overflows to infinity on it (an `inf` would turn into NaN inside and, in a recurrent
+/// model, poison the state).
+pub const MAX_INPUT: f32 = 1.0e6;
+
+/// Frames per chunk of the guarded (copying) path.
+const GUARD_CHUNK: usize = 256;
+
+/// Replaces non-finite samples by 0 and clamps the rest to ±[`MAX_INPUT`]; returns how many were
+/// non-finite. Branch-free, so it vectorises.
+#[inline]
+fn sanitize(buffer: &mut [f32]) -> u64 {
+    let mut bad = 0u64;
+    for x in buffer {
+        let finite = x.is_finite();
+        bad += u64::from(!finite);
+        *x = if finite { x.clamp(-MAX_INPUT, MAX_INPUT) } else { 0.0 };
+    }
+    bad
 }
 
-impl Frames<'_> {
-    #[inline]
-    pub(crate) fn input(&self, range: std::ops::Range<usize>) -> &[f32] {
-        match self {
-            Frames::InPlace(b) => &b[range],
-            Frames::Split { input, .. } => &input[range],
-        }
+#[inline]
+fn is_clean(input: &[f32]) -> bool {
+    input.iter().fold(true, |ok, x| ok & (x.abs() <= MAX_INPUT))
+}
+
+/// A handle that sets a model's slimmable size from any thread, lock-free: the value is stored in
+/// an atomic and the model applies it at the start of its next processing call.
+#[derive(Debug, Clone)]
+pub struct SlimmableControl(Arc<AtomicU64>);
+
+/// "Nothing pending" (a NaN bit pattern no caller can store: sizes are clamped first).
+const NO_PENDING: u64 = u64::MAX;
+
+impl SlimmableControl {
+    /// Requests `size` (clamped to [0, 1]; NaN means 1, as [`Model::set_slimmable_size`]).
+    pub fn set(&self, size: f64) {
+        let size = if size.is_nan() { 1.0 } else { size.clamp(0.0, 1.0) };
+        self.0.store(size.to_bits(), Ordering::Release);
     }
 
-    #[inline]
-    pub(crate) fn output(&mut self, range: std::ops::Range<usize>) -> &mut [f32] {
-        match self {
-            Frames::InPlace(b) => &mut b[range],
-            Frames::Split { output, .. } => &mut output[range],
+    /// The size requested and not applied yet.
+    pub fn pending(&self) -> Option<f64> {
+        let bits = self.0.load(Ordering::Acquire);
+        (bits != NO_PENDING).then(|| f64::from_bits(bits))
+    }
+
+    fn take(&self) -> Option<f64> {
+        if self.0.load(Ordering::Relaxed) == NO_PENDING {
+            return None;
         }
+        let bits = self.0.swap(NO_PENDING, Ordering::AcqRel);
+        (bits != NO_PENDING).then(|| f64::from_bits(bits))
     }
 }
 
@@ -40,36 +72,26 @@ impl Frames<'_> {
 /// Weights are immutable and shared (`Arc`); `clone()` gives an independent model in the
 /// prewarmed start state without copying weights (one per channel or thread).
 ///
-/// Every processing method is allocation-free, lock-free and free of system calls.
+/// Every processing method is allocation-free, lock-free and free of system calls. Input samples
+/// that are NaN or infinite are processed as 0 and counted ([`Model::nonfinite_count`]); finite
+/// samples beyond ±[`MAX_INPUT`] are clamped.
 #[derive(Debug)]
-#[non_exhaustive]
-// Built once and processed in place: boxing the larger variant would only add an indirection.
-#[allow(clippy::large_enum_variant)]
-pub enum Model {
-    WaveNet(WaveNet),
-    Lstm(Lstm),
-    ConvNet(ConvNet),
-    Linear(Linear),
-    /// A SlimmableContainer: several models, one active, chosen by [`Model::set_slimmable_size`].
-    Container(Container),
+pub struct Model {
+    net: Net,
+    nonfinite: u64,
+    control: SlimmableControl,
+    /// Guarded-path scratch: one chunk of input and of output, interleaved.
+    guard_in: Vec<f32>,
+    guard_out: Vec<f32>,
 }
 
 impl Clone for Model {
-    /// A new model sharing the weights, in the prewarmed start state (not the current stream state).
+    /// A new model sharing the weights, in the prewarmed start state (not the current stream
+    /// state), with its own slimmable control, at the same slimmable size.
     fn clone(&self) -> Self {
-        let mut copy = match self {
-            Model::WaveNet(m) => Model::WaveNet(m.clone()),
-            Model::Lstm(m) => Model::Lstm(m.clone()),
-            Model::ConvNet(m) => Model::ConvNet(m.clone()),
-            Model::Linear(m) => Model::Linear(m.clone()),
-            Model::Container(m) => {
-                let mut c = m.clone();
-                c.reset_all();
-                Model::Container(c)
-            }
-        };
-        copy.reset();
-        copy
+        let mut net = self.net.clone();
+        net.reset();
+        Model::wrap(net)
     }
 }
 
@@ -81,36 +103,31 @@ impl Model {
 
     /// Builds the model a parsed file describes.
     pub fn from_nam_with(nam: &NamModel, options: &LoadOptions) -> Result<Model> {
-        Self::build(nam, options, 0)
+        Ok(Model::wrap(Net::build(nam, options, 0)?))
     }
 
-    /// `depth` counts the nesting of container sub-models.
-    pub(crate) fn build(nam: &NamModel, options: &LoadOptions, depth: usize) -> Result<Model> {
-        options.check_limit("number of weights", options.limits.max_weights, nam.weights.len())?;
-        match nam.architecture.as_str() {
-            "WaveNet" if crate::wavenet::slimmable::is_slimmable(&nam.config) => {
-                Ok(Model::Container(Container::slimmable_wavenet(nam, options)?))
-            }
-            "WaveNet" => Ok(Model::WaveNet(WaveNet::new(&nam.config, &nam.weights, nam.sample_rate, options)?)),
-            "LSTM" => Ok(Model::Lstm(Lstm::new(&nam.config, &nam.weights, nam.sample_rate, options)?)),
-            "ConvNet" => Ok(Model::ConvNet(ConvNet::new(&nam.config, &nam.weights, options)?)),
-            "Linear" => Ok(Model::Linear(Linear::new(&nam.config, &nam.weights, options)?)),
-            "SlimmableContainer" => Ok(Model::Container(Container::new(nam, options, depth)?)),
-            other => Err(NamError::format(
-                "architecture",
-                format!("unknown architecture {other:?} (NAM Core knows WaveNet, LSTM, ConvNet, Linear, SlimmableContainer)"),
-            )),
+    fn wrap(net: Net) -> Model {
+        let (ci, co) = net.channels();
+        Model {
+            net,
+            nonfinite: 0,
+            control: SlimmableControl(Arc::new(AtomicU64::new(NO_PENDING))),
+            guard_in: vec![0.0; GUARD_CHUNK * ci],
+            guard_out: vec![0.0; GUARD_CHUNK * co],
         }
     }
 
     /// The architecture name as written in `.nam` files.
     pub fn architecture(&self) -> &'static str {
-        match self {
-            Model::WaveNet(_) => "WaveNet",
-            Model::Lstm(_) => "LSTM",
-            Model::ConvNet(_) => "ConvNet",
-            Model::Linear(_) => "Linear",
-            Model::Container(c) => c.architecture(),
+        self.net.architecture()
+    }
+
+    /// Applies a size set through [`Model::slimmable_control`] (one atomic load when there is none).
+    #[inline]
+    fn apply_pending(&mut self) {
+        if let Some(size) = self.control.take() {
+            // Only slimmable models hand out a control that matters; others ignore it.
+            let _ = self.net.set_slimmable_size(size);
         }
     }
 
@@ -118,55 +135,51 @@ impl Model {
     /// the output does not depend on how a stream is split into calls.
     ///
     /// This is the mono fast path: on a model with more than one input or output channel (see
-    /// [`Model::is_mono`]) it writes silence; use [`Model::process_channels`] there ([`Model::process`]
-    /// returns an error instead).
+    /// [`Model::is_mono`]) it writes silence; use [`Model::process_channels`] or
+    /// [`Model::process_interleaved`] there ([`Model::process`] returns an error instead).
     pub fn process_buffer(&mut self, buffer: &mut [f32]) {
-        if !self.is_mono() {
-            buffer.fill(0.0);
-            return;
-        }
-        match self {
-            Model::WaveNet(m) => m.process_buffer(buffer),
-            Model::Lstm(m) => m.process_buffer(buffer),
-            Model::ConvNet(m) => m.process_buffer(buffer),
-            Model::Linear(m) => m.process_buffer(buffer),
-            Model::Container(c) => c.active_mut().process_buffer(buffer),
-        }
+        self.apply_pending();
+        self.nonfinite += sanitize(buffer);
+        self.net.process_buffer(buffer);
     }
 
     /// One input and one output channel (every container; most published models).
     pub fn is_mono(&self) -> bool {
-        self.num_input_channels() == 1 && self.num_output_channels() == 1
+        self.net.is_mono()
     }
 
     /// Planar multi-channel processing, like NAM Core's `process(in[ch][n], out[ch][n])`: one
     /// slice per input and per output channel, all of the same length. Allocation-free.
     pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) -> Result<()> {
-        let (ci, co) = (self.num_input_channels(), self.num_output_channels());
-        if inputs.len() != ci || outputs.len() != co {
-            return Err(NamError::Buffer {
-                message: format!(
-                    "the model has {ci} input and {co} output channels, got {} input and {} output slices",
-                    inputs.len(),
-                    outputs.len()
-                ),
-            });
+        self.apply_pending();
+        if inputs.iter().all(|x| is_clean(x)) {
+            return self.net.process_channels(inputs, outputs);
         }
+        // Checked by the call above on the clean path; here before the copying path.
+        let (ci, co) = self.net.channels();
         let n = inputs.first().map_or(0, |x| x.len());
-        if let Some(bad) = inputs.iter().map(|x| x.len()).chain(outputs.iter().map(|y| y.len())).find(|&l| l != n) {
+        if inputs.len() != ci || outputs.len() != co || inputs.iter().any(|x| x.len() != n) {
+            return self.net.process_channels(inputs, outputs);
+        }
+        if let Some(bad) = outputs.iter().map(|y| y.len()).find(|&l| l != n) {
             return Err(NamError::Buffer {
                 message: format!("every channel must have the same length, got {n} and {bad} samples"),
             });
         }
-        match self {
-            Model::WaveNet(m) => m.process_channels(inputs, outputs),
-            Model::Lstm(m) => m.process_channels(inputs, outputs),
-            Model::ConvNet(m) => m.process_channels(inputs, outputs),
-            Model::Linear(m) => m.process_channels(inputs, outputs),
-            Model::Container(c) => {
-                // Containers are mono (checked at load).
-                outputs[0].copy_from_slice(inputs[0]);
-                c.active_mut().process_buffer(outputs[0]);
+        for start in (0..n).step_by(GUARD_CHUNK) {
+            let f = GUARD_CHUNK.min(n - start);
+            for (c, x) in inputs.iter().enumerate() {
+                for (t, &v) in x[start..start + f].iter().enumerate() {
+                    self.guard_in[t * ci + c] = v;
+                }
+            }
+            self.nonfinite += sanitize(&mut self.guard_in[..f * ci]);
+            let (input, output) = (&self.guard_in[..f * ci], &mut self.guard_out[..f * co]);
+            self.net.process_interleaved(input, output)?;
+            for (c, y) in outputs.iter_mut().enumerate() {
+                for (t, v) in y[start..start + f].iter_mut().enumerate() {
+                    *v = self.guard_out[t * co + c];
+                }
             }
         }
         Ok(())
@@ -176,189 +189,141 @@ impl Model {
     /// `(frames, channels)` C-order array): `input` holds `frames × num_input_channels()` samples,
     /// `output` `frames × num_output_channels()`. Allocation-free.
     pub fn process_interleaved(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
-        let frames = self.interleaved_frames(input.len(), output.len())?;
-        self.run_frames(Frames::Split { input, output }, frames);
+        self.apply_pending();
+        if is_clean(input) {
+            return self.net.process_interleaved(input, output);
+        }
+        let (ci, co) = self.net.channels();
+        let frames = input.len() / ci;
+        if input.len() % ci != 0 || output.len() != frames * co {
+            return self.net.process_interleaved(input, output);
+        }
+        for start in (0..frames).step_by(GUARD_CHUNK) {
+            let f = GUARD_CHUNK.min(frames - start);
+            self.guard_in[..f * ci].copy_from_slice(&input[start * ci..(start + f) * ci]);
+            self.nonfinite += sanitize(&mut self.guard_in[..f * ci]);
+            self.net.process_interleaved(&self.guard_in[..f * ci], &mut output[start * co..(start + f) * co])?;
+        }
         Ok(())
     }
 
     /// [`Model::process_interleaved`] in place, for models with as many outputs as inputs.
     pub fn process_interleaved_in_place(&mut self, buffer: &mut [f32]) -> Result<()> {
-        let frames = self.interleaved_frames(buffer.len(), buffer.len())?;
-        self.run_frames(Frames::InPlace(buffer), frames);
-        Ok(())
-    }
-
-    fn interleaved_frames(&self, input: usize, output: usize) -> Result<usize> {
-        let (ci, co) = self.channels();
-        let frames = input / ci;
-        if input % ci != 0 || output != frames * co {
-            return Err(NamError::Buffer {
-                message: format!(
-                    "interleaved buffers must hold whole frames of {ci} input and {co} output channels, \
-                     got {input} input and {output} output samples"
-                ),
-            });
+        self.apply_pending();
+        let (ci, co) = self.net.channels();
+        if ci == co && buffer.len() % ci == 0 {
+            self.nonfinite += sanitize(buffer);
         }
-        Ok(frames)
-    }
-
-    fn run_frames(&mut self, io: Frames<'_>, frames: usize) {
-        match self {
-            Model::WaveNet(m) => m.process_frames(io, frames),
-            Model::Lstm(m) => m.process_frames(io, frames),
-            Model::ConvNet(m) => m.process_frames(io, frames),
-            Model::Linear(m) => m.process_frames(io, frames),
-            Model::Container(c) => match io {
-                Frames::InPlace(b) => c.active_mut().process_buffer(b),
-                Frames::Split { input, output } => {
-                    output.copy_from_slice(input);
-                    c.active_mut().process_buffer(output);
-                }
-            },
-        }
+        self.net.process_interleaved_in_place(buffer)
     }
 
     /// Processes `input` into `output`; both must have the same length and the model must be mono.
     pub fn process(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
         if !self.is_mono() {
-            return Err(NamError::Buffer {
-                message: format!(
-                    "the model has {} input and {} output channels; use process_channels",
-                    self.num_input_channels(),
-                    self.num_output_channels()
-                ),
-            });
+            return self.net.process(input, output);
         }
         if input.len() != output.len() {
-            return Err(NamError::Buffer {
-                message: format!(
-                    "input and output must have the same length, got {} and {} samples",
-                    input.len(),
-                    output.len()
-                ),
-            });
+            return self.net.process(input, output);
         }
         output.copy_from_slice(input);
         self.process_buffer(output);
         Ok(())
     }
 
-    /// Processes one sample.
+    /// Processes one sample (mono models; see [`Model::process_buffer`]).
     pub fn process_sample(&mut self, x: f32) -> f32 {
         let mut buf = [x];
         self.process_buffer(&mut buf);
         buf[0]
     }
 
+    /// Input samples that were NaN or infinite (processed as 0) since the model was built.
+    pub fn nonfinite_count(&self) -> u64 {
+        self.nonfinite
+    }
+
     /// Back to the prewarmed start state (the state right after loading), by a copy/fill that
     /// allocates nothing. Also the way out after NaN input.
     pub fn reset(&mut self) {
-        match self {
-            Model::WaveNet(m) => m.prewarm(),
-            Model::Lstm(m) => m.reset(),
-            Model::ConvNet(m) => m.prewarm(),
-            Model::Linear(m) => m.reset(),
-            Model::Container(c) => c.active_mut().reset(),
-        }
+        self.net.reset();
     }
 
-    /// NAM Core's `prewarm()`: feed silence from the current state. For a WaveNet this is the same
-    /// as [`Model::reset`] (the state under silence does not depend on the past); an LSTM runs
-    /// [`Model::prewarm_samples`] zeros from wherever it is.
+    /// NAM Core's `prewarm()`: feed silence from the current state. For a WaveNet or ConvNet this
+    /// is the same as [`Model::reset`] (the state under silence does not depend on the past); an
+    /// LSTM runs [`Model::prewarm_samples`] zeros from wherever it is; a Linear, 0 samples.
     pub fn prewarm(&mut self) {
-        match self {
-            Model::WaveNet(m) => m.prewarm(),
-            Model::Lstm(m) => m.prewarm(),
-            Model::ConvNet(m) => m.prewarm(),
-            // NAM Core prewarms a Linear with 0 samples.
-            Model::Linear(_) => {}
-            Model::Container(c) => c.active_mut().prewarm(),
-        }
+        self.net.prewarm();
     }
 
     /// Samples of input that influence one output sample (1 for an LSTM, whose memory is its state).
     pub fn receptive_field(&self) -> usize {
-        match self {
-            Model::WaveNet(m) => m.receptive_field(),
-            Model::Lstm(_) => 1,
-            Model::ConvNet(m) => m.receptive_field(),
-            Model::Linear(m) => m.receptive_field(),
-            Model::Container(c) => c.active().receptive_field(),
-        }
+        self.net.receptive_field()
     }
 
     /// Zeros NAM Core feeds when it prewarms this model (rounded up to its 64-frame blocks for an LSTM).
     pub fn prewarm_samples(&self) -> usize {
-        match self {
-            Model::WaveNet(m) => m.receptive_field(),
-            Model::Lstm(m) => m.prewarm_samples(),
-            Model::ConvNet(m) => m.receptive_field(),
-            Model::Linear(_) => 0,
-            Model::Container(c) => c.active().prewarm_samples(),
-        }
-    }
-
-    fn channels(&self) -> (usize, usize) {
-        match self {
-            Model::WaveNet(m) => m.channels(),
-            Model::Lstm(m) => m.channels(),
-            Model::ConvNet(m) => m.channels(),
-            Model::Linear(m) => m.channels(),
-            Model::Container(_) => (1, 1),
-        }
+        self.net.prewarm_samples()
     }
 
     /// Input channels (`in_channels` of the file; containers are mono).
     pub fn num_input_channels(&self) -> usize {
-        self.channels().0
+        self.net.channels().0
     }
 
     /// Output channels (the last head's size for a WaveNet, `out_channels` otherwise).
     pub fn num_output_channels(&self) -> usize {
-        self.channels().1
+        self.net.channels().1
     }
 
     /// Multiply-adds per sample (per frame, over all channels) of the model as built, for
     /// GFLOP/s figures; a container reports its active sub-model.
     pub fn macs_per_sample(&self) -> usize {
-        match self {
-            Model::WaveNet(m) => m.macs_per_sample(),
-            Model::Lstm(m) => m.macs_per_sample(),
-            Model::ConvNet(m) => m.macs_per_sample(),
-            Model::Linear(m) => m.macs_per_sample(),
-            Model::Container(c) => c.active().macs_per_sample(),
-        }
+        self.net.macs_per_sample()
     }
 
-    /// Chooses the sub-model of a SlimmableContainer by a size in [0, 1] (NAM Core's
-    /// `SetSlimmableSize`: the first sub-model with `size < max_value`, else the last). A newly
-    /// selected sub-model starts from its prewarmed state; no allocation, no prewarm run. Models
-    /// that are not slimmable get an `Unsupported` error.
+    /// Chooses the sub-model of a SlimmableContainer (or the width of a slimmable WaveNet) by a
+    /// size in [0, 1], with NAM Core's rules. A newly selected sub-model starts from its
+    /// prewarmed state; no allocation, no prewarm run. Models that are not slimmable get an
+    /// `Unsupported` error. From another thread, use [`Model::slimmable_control`].
     pub fn set_slimmable_size(&mut self, size: f64) -> Result<()> {
-        match self {
-            Model::Container(c) => {
-                c.set_slimmable_size(size);
-                Ok(())
-            }
-            other => {
-                Err(NamError::unsupported(format!("slimmable size on a {} (not slimmable)", other.architecture())))
-            }
-        }
+        self.net.set_slimmable_size(size)
     }
 
     /// The current slimmable size (`None` for models that are not slimmable).
     pub fn slimmable_size(&self) -> Option<f64> {
-        match self {
-            Model::Container(c) => Some(c.slimmable_size()),
-            _ => None,
-        }
+        self.net.slimmable_size()
     }
 
     /// Sizes at which the selection changes (empty for models that are not slimmable).
     pub fn slimmable_breakpoints(&self) -> &[f64] {
-        match self {
-            Model::Container(c) => c.slimmable_breakpoints(),
-            _ => &[],
+        self.net.slimmable_breakpoints()
+    }
+
+    /// A `Send + Sync` handle that sets the slimmable size from another thread (lock-free; applied
+    /// at the start of the next processing call).
+    pub fn slimmable_control(&self) -> SlimmableControl {
+        self.control.clone()
+    }
+
+    /// Crossfade length in samples for slimmable size changes (0, the default, switches at once).
+    /// During a fade the previous sub-model keeps running and fades out linearly.
+    pub fn set_slimmable_crossfade(&mut self, samples: usize) -> Result<()> {
+        match &mut self.net {
+            Net::Container(c) => {
+                c.set_crossfade(samples);
+                Ok(())
+            }
+            other => {
+                Err(NamError::unsupported(format!("slimmable crossfade on a {} (not slimmable)", other.architecture())))
+            }
+        }
+    }
+
+    /// The crossfade length in samples (0 for models that are not slimmable).
+    pub fn slimmable_crossfade(&self) -> usize {
+        match &self.net {
+            Net::Container(c) => c.crossfade(),
+            _ => 0,
         }
     }
 
@@ -392,5 +357,57 @@ impl Model {
         let mut views: Vec<&mut [f32]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
         self.clone().process_channels(inputs, &mut views)?;
         Ok(outputs)
+    }
+
+    /// Whether [`Model::render_parallel`] can split a signal bit-identically: a finite receptive
+    /// field and no recurrent state. An LSTM (or a container, whose sub-model may be one) cannot,
+    /// nor can a Linear on its FFT kernel, whose rounding depends on the block phase.
+    pub fn is_chunkable(&self) -> bool {
+        match &self.net {
+            Net::WaveNet(_) | Net::ConvNet(_) => true,
+            Net::Linear(m) => !m.uses_fft(),
+            _ => false,
+        }
+    }
+
+    /// [`Model::render_interleaved`] on up to `threads` threads, bit-identical to it: the signal is
+    /// cut into chunks that each start with `receptive_field − 1` frames of overlap, run on fresh
+    /// copies. Models that are not [`Model::is_chunkable`] render on one thread.
+    pub fn render_parallel(&self, input: &[f32], threads: usize) -> Result<Vec<f32>> {
+        let (ci, co) = self.net.channels();
+        if input.len() % ci != 0 {
+            return self.render_interleaved(input);
+        }
+        let frames = input.len() / ci;
+        let overlap = self.receptive_field().saturating_sub(1);
+        let threads = threads.max(1).min(frames / (4 * overlap + 4096).max(1)).max(1);
+        if threads == 1 || !self.is_chunkable() {
+            return self.render_interleaved(input);
+        }
+        let mut output = vec![0.0f32; frames * co];
+        let per = frames.div_ceil(threads);
+        std::thread::scope(|scope| -> Result<()> {
+            let handles: Vec<_> = output
+                .chunks_mut(per * co)
+                .enumerate()
+                .map(|(i, out)| {
+                    let start = i * per;
+                    let warm = overlap.min(start);
+                    let end = start + out.len() / co;
+                    let chunk = &input[(start - warm) * ci..end * ci];
+                    let mut model = self.clone();
+                    scope.spawn(move || -> Result<()> {
+                        let mut head = vec![0.0f32; warm * co];
+                        model.process_interleaved(&chunk[..warm * ci], &mut head)?;
+                        model.process_interleaved(&chunk[warm * ci..], out)
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().map_err(|_| NamError::Buffer { message: "a render thread panicked".into() })??;
+            }
+            Ok(())
+        })?;
+        Ok(output)
     }
 }

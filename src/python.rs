@@ -576,12 +576,23 @@ fn _unpickle(
     Ok(model)
 }
 
+/// The single-core FP32 multiply-add peak in GFLOP/s, measured for about `seconds` with the GIL
+/// released (for `nam_rs.bench`: a model's share of the machine, measured in the same run).
+#[pyfunction]
+fn _fma_peak_gflops(py: Python<'_>, seconds: f64) -> PyResult<f64> {
+    if !(seconds.is_finite() && (0.0..=3600.0).contains(&seconds)) {
+        return Err(PyValueError::new_err(format!("seconds must be between 0 and 3600, not {seconds}")));
+    }
+    Ok(py.detach(|| crate::fma_peak_gflops(seconds)))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyModel>()?;
     m.add_function(wrap_pyfunction!(_load, m)?)?;
     m.add_function(wrap_pyfunction!(_loads, m)?)?;
     m.add_function(wrap_pyfunction!(_unpickle, m)?)?;
+    m.add_function(wrap_pyfunction!(_fma_peak_gflops, m)?)?;
     m.add("DEFAULT_GIL_THRESHOLD", DEFAULT_GIL_THRESHOLD)?;
     Ok(())
 }

@@ -316,6 +316,18 @@ fn check(subject: &Subject) -> Result<String, Vec<String>> {
             }
         });
         record(&mut failures, "set_slimmable_size + process_buffer".to_string(), counts);
+        // The cross-thread control, with crossfades running across block boundaries.
+        model.set_slimmable_crossfade(100).expect("slimmable");
+        let control = model.slimmable_control();
+        let counts = measure(|| {
+            for size in [0.0, 1.0, 0.3, 0.6, 0.0] {
+                control.set(size);
+                for _ in 0..3 {
+                    model.process_buffer(&mut buffer[..64]);
+                }
+            }
+        });
+        record(&mut failures, "slimmable control + crossfade + process_buffer".to_string(), counts);
     }
 
     // Control on this thread: `render` allocates by design (a fresh copy and the output), so the

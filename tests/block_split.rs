@@ -395,7 +395,9 @@ fn dispatched_and_portable_kernels_agree() {
         let peak = reference.iter().fold(0.0f32, |m, y| m.max(y.abs()));
         let worst = case.one_shot.iter().zip(&reference).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
         if worst > 1e-6 * peak {
-            failures.0.push(format!("{}: dispatched vs portable kernels differ by {worst:e} (peak {peak:e})", case.name));
+            failures
+                .0
+                .push(format!("{}: dispatched vs portable kernels differ by {worst:e} (peak {peak:e})", case.name));
         }
     }
     failures.assert_none(cases().len());

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["DEFAULT_GIL_THRESHOLD", "Model", "_load", "_loads", "_unpickle"]
+__all__ = ["DEFAULT_GIL_THRESHOLD", "Model", "_fma_peak_gflops", "_load", "_loads", "_unpickle"]
 
 DEFAULT_GIL_THRESHOLD: int
 
@@ -91,3 +91,6 @@ def _loads(
 def _unpickle(
     data: bytes, fast_tanh: bool, portable_kernels: bool, limits: dict[str, int], gil_threshold: int
 ) -> Model: ...
+def _fma_peak_gflops(seconds: float) -> float:
+    """Single-core FP32 multiply-add peak in GFLOP/s (2 FLOP per FMA), measured for ``seconds``
+    with the GIL released."""

@@ -7,6 +7,7 @@ Every user mistake (a missing or invalid file, unreadable audio, an existing out
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import math
@@ -372,6 +373,53 @@ def _add_plot(sub: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# bench
+# ------------------------------------------------------------------------------------------------
+
+
+def _bench_number(option: str, text: str, kind: type[int] | type[float], most: float) -> Any:
+    """Parsed here rather than by argparse, so that a bad value is one ``nam-rs:`` line."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not (0 < value <= most):
+        raise _UserError(f"{option} must be a positive {kind.__name__} of at most {most:g}, not {text!r}")
+    return value
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from nam_rs import bench
+
+    buffer = _bench_number("--buffer", args.buffer, int, 1 << 20)
+    seconds = _bench_number("--seconds", args.seconds, float, 3600)
+    threads = _bench_number("--threads", args.threads, int, 256)
+    model = _load(args.model)
+    report = bench.run(model, buffer=buffer, seconds=seconds, threads=threads)
+    report = dataclasses.replace(report, model=args.model)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
+    return 0
+
+
+def _add_bench(sub: Any) -> None:
+    bench = sub.add_parser(
+        "bench",
+        help="time a model: ns/sample, real-time factor, GFLOP/s and %% of the FP32 FMA peak",
+        description="Stream a guitar-like signal through a model in blocks of --buffer frames (in place, as "
+        "a real-time host does) and report the median ns/sample over rounds, the real-time factor at the "
+        "model's rate (48 kHz if it states none), GFLOP/s (2 per multiply-add) and the share of the "
+        "single-core FP32 FMA peak, measured right before and after. --threads N runs N independent "
+        "streams (one model copy per thread) and reports their aggregate throughput.",
+    )
+    bench.add_argument("model", help="path to a .nam file")
+    bench.add_argument("--buffer", default="64", metavar="FRAMES", help="block size (default 64)")
+    bench.add_argument("--seconds", default="10", help="time spent processing (default 10; plus the peak measurement)")
+    bench.add_argument("--threads", default="1", metavar="N", help="independent streams in parallel (default 1)")
+    bench.add_argument("--json", action="store_true", help="print JSON (the nam_rs.bench.BenchReport fields)")
+    bench.set_defaults(func=_cmd_bench)
+
+
+# ------------------------------------------------------------------------------------------------
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -386,6 +434,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_batch(sub)
     _add_parity(sub)
     _add_plot(sub)
+    _add_bench(sub)
     return parser
 
 

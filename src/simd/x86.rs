@@ -99,17 +99,66 @@ unsafe fn tile<M: VecMac, const V: usize, const H: usize, const F: usize>(
             }
         }
     }
-    let mut sums = [0.0f32; 32];
     for f in 0..F {
-        let sp = sums.as_mut_ptr();
-        for v in 0..V {
-            _mm256_storeu_ps(sp.add(8 * v), a8[f][v]);
-        }
-        for h in 0..H {
-            _mm_storeu_ps(sp.add(8 * V + 4 * h), a4[f][h]);
-        }
         let t = t0 + f;
-        store_row(&mut y[t * y_stride..t * y_stride + n], &sums[..n], store, 0, t);
+        if n == row {
+            store_vectors::<V, H>(&a8[f], &a4[f], &mut y[t * y_stride..t * y_stride + row], store, t);
+        } else {
+            let mut sums = [0.0f32; 32];
+            let sp = sums.as_mut_ptr();
+            for v in 0..V {
+                _mm256_storeu_ps(sp.add(8 * v), a8[f][v]);
+            }
+            for h in 0..H {
+                _mm_storeu_ps(sp.add(8 * V + 4 * h), a4[f][h]);
+            }
+            store_row(&mut y[t * y_stride..t * y_stride + n], &sums[..n], store, 0, t);
+        }
+    }
+}
+
+/// [`store_row`] straight from the registers when the row has no padding: the same additions in
+/// the same order, on whole vectors.
+#[inline(always)]
+unsafe fn store_vectors<const V: usize, const H: usize>(
+    a8: &[__m256; V],
+    a4: &[__m128; H],
+    y: &mut [f32],
+    store: Store<'_>,
+    t: usize,
+) {
+    let row = 8 * V + 4 * H;
+    assert_eq!(y.len(), row);
+    let yp = y.as_mut_ptr();
+    // Pointers to the bias and the row added last, each `row` floats long (checked by slicing).
+    // `Add` is y + s, `Residual` (s + b) + r: operands in the scalar order (NaN payloads too).
+    let (bias, added, added_first) = match store {
+        Store::Set(b) => (b.map(|b| b[..row].as_ptr()), None, false),
+        Store::Add => (None, Some(yp.cast_const()), true),
+        Store::Residual(b, r, rs) => (b.map(|b| b[..row].as_ptr()), Some(r[t * rs..t * rs + row].as_ptr()), false),
+    };
+    for v in 0..V {
+        let mut s = a8[v];
+        if let Some(b) = bias {
+            s = _mm256_add_ps(s, _mm256_loadu_ps(b.add(8 * v)));
+        }
+        if let Some(r) = added {
+            let r = _mm256_loadu_ps(r.add(8 * v));
+            s = if added_first { _mm256_add_ps(r, s) } else { _mm256_add_ps(s, r) };
+        }
+        _mm256_storeu_ps(yp.add(8 * v), s);
+    }
+    for h in 0..H {
+        let at = 8 * V + 4 * h;
+        let mut s = a4[h];
+        if let Some(b) = bias {
+            s = _mm_add_ps(s, _mm_loadu_ps(b.add(at)));
+        }
+        if let Some(r) = added {
+            let r = _mm_loadu_ps(r.add(at));
+            s = if added_first { _mm_add_ps(r, s) } else { _mm_add_ps(s, r) };
+        }
+        _mm_storeu_ps(yp.add(at), s);
     }
 }
 

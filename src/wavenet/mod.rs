@@ -318,7 +318,7 @@ impl WaveNet {
     }
 
     /// Interleaved multi-channel processing: the model's frame-major layout, so each chunk is one copy in and out.
-    pub(crate) fn process_frames(&mut self, mut io: crate::model::Frames<'_>, frames: usize) {
+    pub(crate) fn process_frames(&mut self, mut io: crate::net::Frames<'_>, frames: usize) {
         let (ci, co) = self.channels();
         for start in (0..frames).step_by(MAX_FRAMES) {
             let f = MAX_FRAMES.min(frames - start);
