@@ -8,7 +8,8 @@ at most 1 µs per call). Two measurements, medians over ``--repeats`` interleave
 * **empty call**: ``process(e, out=e)`` on a 0-frame array, N times. The Rust side has nothing
   to process (at most it sets and restores the denormal flags), so this is the binding's fixed
   cost: method lookup, argument parsing, the dtype/shape/contiguity/writeability checks, the
-  borrow of the model, and the panic guard.
+  borrow of the model, and the panic guard. This is the figure to hold against the target;
+  the fastest run is shown too (load on the machine only ever adds time, as with ``timeit``).
 * **64-frame difference**: N calls of 64 frames (in place, over consecutive views of one
   buffer) against one call on all N·64 frames of the same signal, from the same start state,
   so (T_calls - T_one) / N is what a call costs a real-time host beyond the model's long-block
@@ -16,9 +17,6 @@ at most 1 µs per call). Two measurements, medians over ``--repeats`` interleave
   long times). It is not the binding alone: the Rust side cuts the long call into its own
   internal chunks, whose per-sample cost differs from a 64-frame call's (it can be lower or
   higher), so this figure can even be negative.
-* **1-tap Linear**: N calls of 64 frames on an identity FIR (``Linear``, one tap): a real
-  64-frame buffer through the whole path with next to no Rust work, a cross-check of the empty
-  call.
 
 Both include the Python loop that makes the calls (≈ 20 ns per iteration). The GIL threshold is
 left at its default, so no call releases the GIL (as in a small real-time block).
@@ -27,7 +25,6 @@ left at its default, so no call releases the GIL (as in a small real-time block)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -48,8 +45,8 @@ def _timed(run: Callable[[], None]) -> int:
     return time.perf_counter_ns() - t0
 
 
-def measure(path: Path, calls: int, repeats: int) -> tuple[float, float, float]:
-    """(empty-call µs, 64-frame-difference µs, Rust ns/sample) per call for one model."""
+def measure(path: Path, calls: int, repeats: int) -> tuple[float, float, float, float]:
+    """Per call: empty-call µs (median, min), 64-frame-difference µs; long-call ns/sample."""
     model = nam_rs.load(path)
     signal = guitar_signal(calls * BLOCK, model.sample_rate or 48_000.0)
     buffer = np.empty_like(signal)
@@ -84,26 +81,7 @@ def measure(path: Path, calls: int, repeats: int) -> tuple[float, float, float]:
         differences.append(pair["blocks"] - pair["one"])
         one_runs.append(pair["one"])
     empty_ns, difference_ns, one_ns = (float(np.median(v)) for v in (empty_runs, differences, one_runs))
-    return empty_ns / calls / 1e3, difference_ns / calls / 1e3, one_ns / len(buffer)
-
-
-IDENTITY = json.dumps(
-    {"version": "0.5.4", "architecture": "Linear", "config": {"receptive_field": 1, "bias": False}, "weights": [1.0]}
-)
-
-
-def identity_call_us(calls: int, repeats: int) -> float:
-    """Median µs per 64-frame call on a model with (almost) no Rust work."""
-    model = nam_rs.loads(IDENTITY)
-    buffer = guitar_signal(calls * BLOCK, 48_000.0)
-    views = [buffer[i : i + BLOCK] for i in range(0, len(buffer), BLOCK)]
-    process = model.process
-
-    def block_calls() -> None:
-        for view in views:
-            process(view, out=view)
-
-    return float(np.median([_timed(block_calls) for _ in range(repeats)])) / calls / 1e3
+    return empty_ns / calls / 1e3, min(empty_runs) / calls / 1e3, difference_ns / calls / 1e3, one_ns / len(buffer)
 
 
 def main() -> int:
@@ -116,12 +94,12 @@ def main() -> int:
         parser.error("--calls and --repeats must be positive")
     print(f"per call of model.process(x, out=x), {BLOCK}-frame blocks, medians of {args.repeats} runs:")
     for path in args.models:
-        empty_us, difference_us, rust_ns = measure(path, args.calls, args.repeats)
+        empty_us, fastest_us, difference_us, rust_ns = measure(path, args.calls, args.repeats)
         print(
-            f"{path.name}: empty call {empty_us:.3f} µs; 64-frame calls - one long call {difference_us:+.3f} µs "
+            f"{path.name}: empty call {empty_us:.3f} µs (fastest run {fastest_us:.3f}); "
+            f"64-frame calls - one long call {difference_us:+.3f} µs "
             f"(long call: {rust_ns:.0f} ns/sample, {rust_ns * BLOCK / 1e3:.1f} µs per 64 frames)"
         )
-    print(f"1-tap Linear: {identity_call_us(args.calls, args.repeats):.3f} µs per 64-frame call")
     return 0
 
 

@@ -45,7 +45,7 @@ pub use file::{NamModel, Version, EARLIEST_VERSION, LATEST_VERSION};
 pub use linear::{Linear, LinearImplementation};
 pub use lstm::Lstm;
 pub use metadata::Metadata;
-pub use model::{Model, SlimmableControl, MAX_INPUT};
+pub use model::{Model, SlimmableControl, FAILPOINT_BITS, MAX_INPUT};
 pub use options::{Limits, LoadOptions};
 pub use peak::fma_peak_gflops;
 pub use wavenet::WaveNet;

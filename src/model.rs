@@ -15,6 +15,18 @@ use crate::options::LoadOptions;
 /// model, poison the state).
 pub const MAX_INPUT: f32 = 1.0e6;
 
+/// With the `failpoints` feature (test builds only), a buffer whose first sample has these bits
+/// (a NaN payload no audio produces) makes processing panic, to test how a panic is contained.
+pub const FAILPOINT_BITS: u32 = 0x7fc0_fa11;
+
+#[inline(always)]
+fn failpoint(_buffer: &[f32]) {
+    #[cfg(feature = "failpoints")]
+    if _buffer.first().map(|x| x.to_bits()) == Some(FAILPOINT_BITS) {
+        panic!("failpoint: deliberate internal error (test build)");
+    }
+}
+
 /// Frames per chunk of the guarded (copying) path.
 const GUARD_CHUNK: usize = 256;
 
@@ -139,6 +151,7 @@ impl Model {
     /// [`Model::process_interleaved`] there ([`Model::process`] returns an error instead).
     pub fn process_buffer(&mut self, buffer: &mut [f32]) {
         self.apply_pending();
+        failpoint(buffer);
         self.nonfinite += sanitize(buffer);
         self.net.process_buffer(buffer);
     }
@@ -210,6 +223,7 @@ impl Model {
     /// [`Model::process_interleaved`] in place, for models with as many outputs as inputs.
     pub fn process_interleaved_in_place(&mut self, buffer: &mut [f32]) -> Result<()> {
         self.apply_pending();
+        failpoint(buffer);
         let (ci, co) = self.net.channels();
         if ci == co && buffer.len() % ci == 0 {
             self.nonfinite += sanitize(buffer);

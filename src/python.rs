@@ -1,7 +1,9 @@
 //! PyO3 bindings (`nam_rs._core`). The one place where Rust errors become Python exceptions
 //! (`to_py_err`) and where NumPy buffers are checked before the kernels see them.
 
+use std::cell::UnsafeCell;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use numpy::npyffi::NPY_ARRAY_WRITEABLE;
@@ -10,7 +12,7 @@ use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyTypeError, PyValueError
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::{Limits, LoadOptions, Model, NamError, NamModel};
+use crate::{Limits, LoadOptions, Model, NamError, NamModel, SlimmableControl};
 
 pyo3::import_exception!(nam_rs._errors, NamFormatError);
 pyo3::import_exception!(nam_rs._errors, NamVersionError);
@@ -64,12 +66,118 @@ struct FileInfo {
     options: LoadOptions,
 }
 
+/// A cell that one thread at a time may borrow, and that never waits: a second borrower gets
+/// `None` (mapped to `NamBusyError`). Unlike a mutex there is nothing to block on, so the audio
+/// path takes no lock; unlike PyO3's own borrow flag it leaves the rest of the object free, so
+/// the atomic controls (slimmable size, GIL threshold, counters) work while another thread
+/// processes.
+struct TryCell<T> {
+    busy: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached through `TryCell::borrow`, which hands out at most one guard.
+unsafe impl<T: Send> Sync for TryCell<T> {}
+
+struct Borrowed<'a, T> {
+    cell: &'a TryCell<T>,
+}
+
+impl<T> TryCell<T> {
+    fn new(value: T) -> Self {
+        TryCell { busy: AtomicBool::new(false), value: UnsafeCell::new(value) }
+    }
+
+    fn borrow(&self) -> PyResult<Borrowed<'_, T>> {
+        match self.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => Ok(Borrowed { cell: self }),
+            Err(_) => Err(NamBusyError::new_err(
+                "this model is being used by another thread; use model.copy() for each thread",
+            )),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Borrowed<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard is the only one (see `borrow`).
+        unsafe { &*self.cell.value.get() }
+    }
+}
+
+impl<T> std::ops::DerefMut for Borrowed<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as above.
+        unsafe { &mut *self.cell.value.get() }
+    }
+}
+
+impl<T> Drop for Borrowed<'_, T> {
+    fn drop(&mut self) {
+        self.cell.busy.store(false, Ordering::Release);
+    }
+}
+
 /// A loaded `.nam` model with its streaming state.
-#[pyclass(name = "Model", module = "nam_rs")]
+#[pyclass(name = "Model", module = "nam_rs", frozen)]
 pub struct PyModel {
-    model: Model,
+    model: TryCell<Model>,
     info: Arc<FileInfo>,
-    gil_threshold: usize,
+    /// Sets the slimmable size from any thread (applied at the next processing call).
+    control: SlimmableControl,
+    slimmable: bool,
+    gil_threshold: AtomicUsize,
+    /// Non-finite input samples, mirrored after every call so that reading it never waits.
+    nonfinite: AtomicU64,
+    /// Set when processing hit an internal error (a caught panic): the state cannot be trusted
+    /// until `reset()`.
+    poisoned: AtomicBool,
+}
+
+impl PyModel {
+    fn new(model: Model, info: Arc<FileInfo>, gil_threshold: usize) -> PyModel {
+        PyModel {
+            control: model.slimmable_control(),
+            slimmable: !model.slimmable_breakpoints().is_empty() || model.slimmable_size().is_some(),
+            model: TryCell::new(model),
+            info,
+            gil_threshold: AtomicUsize::new(gil_threshold),
+            nonfinite: AtomicU64::new(0),
+            poisoned: AtomicBool::new(false),
+        }
+    }
+
+    /// The model for this call, with any slimmable size set from another thread applied.
+    fn model(&self) -> PyResult<Borrowed<'_, Model>> {
+        let mut model = self.model.borrow()?;
+        if let Some(size) = self.control.pending() {
+            let _ = model.set_slimmable_size(size);
+        }
+        Ok(model)
+    }
+
+    fn check_poisoned(&self) -> PyResult<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(NamInternalError::new_err(
+                "an earlier call failed with an internal error; call reset() before processing again",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs a processing closure: a panic poisons the model (until `reset()`).
+    fn run<T>(&self, what: &str, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+        let result = no_panic(what, f);
+        if let Err(e) = &result {
+            Python::attach(|py| {
+                if e.is_instance_of::<NamInternalError>(py) {
+                    self.poisoned.store(true, Ordering::Release);
+                }
+            });
+        }
+        result
+    }
 }
 
 /// Frames above which `process` releases the GIL. Re-taking the GIL can wait a whole switch
@@ -121,7 +229,7 @@ fn build(py: Python<'_>, nam: NamModel, source: Vec<u8>, options: &LoadOptions) 
         source,
         options: options.clone(),
     };
-    Ok(PyModel { model, info: Arc::new(info), gil_threshold: DEFAULT_GIL_THRESHOLD })
+    Ok(PyModel::new(model, Arc::new(info), DEFAULT_GIL_THRESHOLD))
 }
 
 /// Loads a `.nam` file (use `nam_rs.load`, which also emits the file's warnings).
@@ -254,10 +362,10 @@ impl PyModel {
         out: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let mut this = slf.try_borrow_mut().map_err(|_| {
-            NamBusyError::new_err("this model is being used by another thread; use model.copy() for each thread")
-        })?;
-        let (ci, co) = (this.model.num_input_channels(), this.model.num_output_channels());
+        let this = slf.get();
+        this.check_poisoned()?;
+        let mut model = this.model()?;
+        let (ci, co) = (model.num_input_channels(), model.num_output_channels());
         let input = as_f32_frames(py, x, "x")?;
         let (frames, out_shape) = frames_of(&input, ci, co)?;
         let output = match out {
@@ -299,8 +407,8 @@ impl PyModel {
         };
         let (n_in, n_out) = (frames * ci, frames * co);
         let (src, dst) = (data_ptr(&input) as *const f32, data_ptr(&output));
-        let release_gil = frames >= this.gil_threshold;
-        let model = &mut this.model;
+        let release_gil = frames >= this.gil_threshold.load(Ordering::Relaxed);
+        let model = &mut *model;
         if ci == co {
             // SAFETY: both arrays are live, C-contiguous, aligned float32 with n_in elements (checked
             // above) and referenced by this frame; `copy` is a memmove, so overlapping x/out is
@@ -311,7 +419,7 @@ impl PyModel {
                 }
                 std::slice::from_raw_parts_mut(dst, n_in)
             };
-            no_panic("processing", || {
+            this.run("processing", || {
                 let mut run = || model.process_interleaved_in_place(buffer);
                 if release_gil { py.detach(run) } else { run() }.map_err(to_py_err)
             })?;
@@ -325,11 +433,12 @@ impl PyModel {
             // SAFETY: as above; the two ranges do not overlap (checked).
             let (input, output) =
                 unsafe { (std::slice::from_raw_parts(src, n_in), std::slice::from_raw_parts_mut(dst, n_out)) };
-            no_panic("processing", || {
+            this.run("processing", || {
                 let mut run = || model.process_interleaved(input, output);
                 if release_gil { py.detach(run) } else { run() }.map_err(to_py_err)
             })?;
         }
+        this.nonfinite.store(model.nonfinite_count(), Ordering::Relaxed);
         Ok(output.into_any())
     }
 
@@ -344,11 +453,15 @@ impl PyModel {
     }
 
     /// Processes one sample.
-    fn process_sample(&mut self, x: f32) -> PyResult<f32> {
-        if !self.model.is_mono() {
+    fn process_sample(&self, x: f32) -> PyResult<f32> {
+        self.check_poisoned()?;
+        let mut model = self.model()?;
+        if !model.is_mono() {
             return Err(PyValueError::new_err("process_sample needs a mono model; use process with a 2-D array"));
         }
-        Ok(self.model.process_sample(x))
+        let y = self.run("processing", || Ok(model.process_sample(x)))?;
+        self.nonfinite.store(model.nonfinite_count(), Ordering::Relaxed);
+        Ok(y)
     }
 
     /// Renders a whole signal (shape as for `process`) from the prewarmed start state without
@@ -356,11 +469,7 @@ impl PyModel {
     fn render<'py>(slf: &Bound<'py, Self>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         // A copy of the model: rendering never waits for, or blocks, a thread that is processing.
-        let model = slf
-            .try_borrow()
-            .map_err(|_| NamBusyError::new_err("this model is being used by another thread"))?
-            .model
-            .clone();
+        let model = slf.get().model()?.clone();
         let (ci, co) = (model.num_input_channels(), model.num_output_channels());
         let input = as_f32_frames(py, x, "x")?;
         let (frames, out_shape) = frames_of(&input, ci, co)?;
@@ -379,25 +488,30 @@ impl PyModel {
     }
 
     /// Back to the prewarmed start state (allocation-free).
-    fn reset(&mut self) {
-        self.model.reset();
+    fn reset(&self) -> PyResult<()> {
+        self.model()?.reset();
+        self.poisoned.store(false, Ordering::Release);
+        Ok(())
     }
 
     /// NAM Core's `prewarm()`: feed silence from the current state (see the docs for LSTM).
-    fn prewarm(&mut self) {
-        self.model.prewarm();
+    fn prewarm(&self) -> PyResult<()> {
+        self.check_poisoned()?;
+        self.model()?.prewarm();
+        Ok(())
     }
 
     /// A new model sharing the weights, in the prewarmed start state.
-    fn copy(&self) -> PyModel {
-        PyModel { model: self.model.clone(), info: Arc::clone(&self.info), gil_threshold: self.gil_threshold }
+    fn copy(&self) -> PyResult<PyModel> {
+        let model = self.model()?.clone();
+        Ok(PyModel::new(model, Arc::clone(&self.info), self.gil_threshold.load(Ordering::Relaxed)))
     }
 
-    fn __copy__(&self) -> PyModel {
+    fn __copy__(&self) -> PyResult<PyModel> {
         self.copy()
     }
 
-    fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> PyModel {
+    fn __deepcopy__(&self, _memo: &Bound<'_, PyAny>) -> PyResult<PyModel> {
         self.copy()
     }
 
@@ -405,7 +519,7 @@ impl PyModel {
     /// start state (the streaming state is not sent), so models work with multiprocessing.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let py = slf.py();
-        let this = slf.borrow();
+        let this = slf.get();
         let info = &this.info;
         let mut l = info.options.limits.clone();
         let limits = PyDict::new(py);
@@ -414,28 +528,72 @@ impl PyModel {
         }
         let rebuild = py.import("nam_rs._core")?.getattr("_unpickle")?;
         let o = &info.options;
-        let args = (PyBytes::new(py, &info.source), o.fast_tanh, o.portable_kernels, limits, this.gil_threshold)
+        let args = (
+            PyBytes::new(py, &info.source),
+            o.fast_tanh,
+            o.portable_kernels,
+            limits,
+            this.gil_threshold.load(Ordering::Relaxed),
+        )
             .into_pyobject(py)?
             .into_any();
         Ok((rebuild, args))
     }
 
-    /// SlimmableContainer size in [0, 1] (None for models that are not slimmable). Setting it
-    /// selects a sub-model as NAM Core does; a newly selected one starts from its prewarmed state.
+    /// Slimmable size in [0, 1] (None for models that are not slimmable). Setting it selects a
+    /// sub-model (or width) as NAM Core does, at the start of the next processing call; the setter
+    /// is a lock-free atomic store, so any thread may set it while another one processes.
     #[getter]
-    fn get_slimmable_size(&self) -> Option<f64> {
-        self.model.slimmable_size()
+    fn get_slimmable_size(&self) -> PyResult<Option<f64>> {
+        if !self.slimmable {
+            return Ok(None);
+        }
+        match self.control.pending() {
+            Some(size) => Ok(Some(size)),
+            None => Ok(self.model()?.slimmable_size()),
+        }
     }
 
     #[setter]
-    fn set_slimmable_size(&mut self, size: f64) -> PyResult<()> {
-        self.model.set_slimmable_size(size).map_err(to_py_err)
+    fn set_slimmable_size(&self, size: f64) -> PyResult<()> {
+        if !self.slimmable {
+            return Err(to_py_err(NamError::unsupported(format!(
+                "slimmable size on a {} (not slimmable)",
+                self.info.architecture
+            ))));
+        }
+        self.control.set(size);
+        Ok(())
     }
 
     /// Sizes at which the selected sub-model changes (empty when not slimmable).
     #[getter]
-    fn slimmable_breakpoints(&self) -> Vec<f64> {
-        self.model.slimmable_breakpoints().to_vec()
+    fn slimmable_breakpoints(&self) -> PyResult<Vec<f64>> {
+        Ok(self.model()?.slimmable_breakpoints().to_vec())
+    }
+
+    /// Crossfade, in samples, when the slimmable size changes (0: switch at once): the previous
+    /// sub-model keeps running and fades out while the new one fades in.
+    #[getter]
+    fn get_slimmable_crossfade(&self) -> PyResult<usize> {
+        Ok(self.model()?.slimmable_crossfade())
+    }
+
+    #[setter]
+    fn set_slimmable_crossfade(&self, samples: usize) -> PyResult<()> {
+        self.model()?.set_slimmable_crossfade(samples).map_err(to_py_err)
+    }
+
+    /// Input samples that were NaN or infinite (processed as 0) since the model was loaded.
+    #[getter]
+    fn nonfinite_count(&self) -> u64 {
+        self.nonfinite.load(Ordering::Relaxed)
+    }
+
+    /// Whether an internal error left the state untrustworthy (cleared by `reset()`).
+    #[getter]
+    fn poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
     }
 
     #[getter]
@@ -456,8 +614,8 @@ impl PyModel {
 
     /// Multiply-adds per sample of the model as built (a container: its active sub-model).
     #[getter]
-    fn macs_per_sample(&self) -> usize {
-        self.model.macs_per_sample()
+    fn macs_per_sample(&self) -> PyResult<usize> {
+        Ok(self.model()?.macs_per_sample())
     }
 
     /// `nam_rs.plot.summary(self, path, **kwargs)` (needs the `plot` extra).
@@ -472,23 +630,23 @@ impl PyModel {
     }
 
     #[getter]
-    fn receptive_field(&self) -> usize {
-        self.model.receptive_field()
+    fn receptive_field(&self) -> PyResult<usize> {
+        Ok(self.model()?.receptive_field())
     }
 
     #[getter]
-    fn prewarm_samples(&self) -> usize {
-        self.model.prewarm_samples()
+    fn prewarm_samples(&self) -> PyResult<usize> {
+        Ok(self.model()?.prewarm_samples())
     }
 
     #[getter]
-    fn num_input_channels(&self) -> usize {
-        self.model.num_input_channels()
+    fn num_input_channels(&self) -> PyResult<usize> {
+        Ok(self.model()?.num_input_channels())
     }
 
     #[getter]
-    fn num_output_channels(&self) -> usize {
-        self.model.num_output_channels()
+    fn num_output_channels(&self) -> PyResult<usize> {
+        Ok(self.model()?.num_output_channels())
     }
 
     #[getter]
@@ -532,23 +690,21 @@ impl PyModel {
     /// Frames from which `process` releases the GIL.
     #[getter]
     fn get_gil_threshold(&self) -> usize {
-        self.gil_threshold
+        self.gil_threshold.load(Ordering::Relaxed)
     }
 
     #[setter]
-    fn set_gil_threshold(&mut self, frames: usize) {
-        self.gil_threshold = frames;
+    fn set_gil_threshold(&self, frames: usize) {
+        self.gil_threshold.store(frames, Ordering::Relaxed);
     }
 
     fn __repr__(&self) -> String {
+        let rf = self.model().map_or("?".to_string(), |m| m.receptive_field().to_string());
         let rate = self.info.sample_rate.map_or("unknown rate".to_string(), |r| format!("{r} Hz"));
         let name = self.info.metadata.name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
         format!(
             "<nam_rs.Model{name} {} (file version {}), {rate}, receptive field {}, {} weights>",
-            self.info.architecture,
-            self.info.version,
-            self.model.receptive_field(),
-            self.info.num_weights
+            self.info.architecture, self.info.version, rf, self.info.num_weights
         )
     }
 }
@@ -571,8 +727,8 @@ fn _unpickle(
     limits: &Bound<'_, PyDict>,
     gil_threshold: usize,
 ) -> PyResult<PyModel> {
-    let mut model = _loads(py, data.as_any(), fast_tanh, portable_kernels, Some(limits))?;
-    model.gil_threshold = gil_threshold;
+    let model = _loads(py, data.as_any(), fast_tanh, portable_kernels, Some(limits))?;
+    model.gil_threshold.store(gil_threshold, Ordering::Relaxed);
     Ok(model)
 }
 
@@ -594,5 +750,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_unpickle, m)?)?;
     m.add_function(wrap_pyfunction!(_fma_peak_gflops, m)?)?;
     m.add("DEFAULT_GIL_THRESHOLD", DEFAULT_GIL_THRESHOLD)?;
+    // Whether this is a test build whose processing panics on `FAILPOINT_BITS` (never in wheels).
+    m.add("_FAILPOINTS", cfg!(feature = "failpoints"))?;
     Ok(())
 }

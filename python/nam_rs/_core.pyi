@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_GIL_THRESHOLD", "Model", "_fma_peak_gflops", "_load", "_loads", "_unpickle"]
 
 DEFAULT_GIL_THRESHOLD: int
+_FAILPOINTS: bool
 
 @final
 class Model:
@@ -39,11 +40,23 @@ class Model:
         """Pickle support: the source JSON and load options (the model unpickles prewarmed)."""
     @property
     def slimmable_size(self) -> float | None:
-        """SlimmableContainer size in [0, 1]; None when the model is not slimmable."""
+        """Slimmable size in [0, 1]; None when the model is not slimmable. The setter is a lock-free atomic
+        store, usable from any thread; the size is applied at the start of the next processing call."""
     @slimmable_size.setter
     def slimmable_size(self, size: float) -> None: ...
     @property
     def slimmable_breakpoints(self) -> list[float]: ...
+    @property
+    def slimmable_crossfade(self) -> int:
+        """Samples of crossfade when the slimmable size changes (0: switch at once)."""
+    @slimmable_crossfade.setter
+    def slimmable_crossfade(self, samples: int) -> None: ...
+    @property
+    def nonfinite_count(self) -> int:
+        """Input samples that were NaN or infinite (processed as 0) since loading."""
+    @property
+    def poisoned(self) -> bool:
+        """Whether an internal error left the state untrustworthy (cleared by :meth:`reset`)."""
     @property
     def architecture(self) -> str: ...
     @property

@@ -116,7 +116,7 @@ def guitar_signal(frames: int, sample_rate: float, seed: int = 0) -> NDArray[np.
             decay = np.exp(-tail * (2.0 + 1.5 * harmonic))
             signal[onset:] += velocity / harmonic * decay * np.sin(2 * np.pi * frequency * tail + rng.uniform(0, 6.3))
         start += rng.uniform(0.15, 0.5)
-    signal += rng.normal(0.0, 1e-4, frames)  # pickup hum and hiss: never exact silence
+    signal += rng.normal(0.0, 1e-4, frames)  # pickup hiss (-80 dB): never exact silence
     peak = float(np.max(np.abs(signal))) if frames else 0.0
     return (signal * (0.5 / peak if peak > 0 else 1.0)).astype(np.float32)
 
