@@ -330,6 +330,8 @@ fn check(subject: &Subject) -> Result<String, Vec<String>> {
         record(&mut failures, "slimmable control + crossfade + process_buffer".to_string(), counts);
     }
 
+    soak(&mut model, subject, &mut failures);
+
     // Control on this thread: `render` allocates by design (a fresh copy and the output), so the
     // counters must see it here too.
     let counts = measure(|| {
@@ -351,6 +353,59 @@ fn check(subject: &Subject) -> Result<String, Vec<String>> {
         ))
     } else {
         Err(failures)
+    }
+}
+
+/// Seconds of audio per model in the soak (`NAM_RS_SOAK_SECONDS`; CI uses the short default,
+/// the slow run 600).
+fn soak_seconds() -> f64 {
+    std::env::var("NAM_RS_SOAK_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0)
+}
+
+/// Soak: a long stream in random block sizes (1..=8192) must touch the heap zero times and equal,
+/// bit for bit, a copy of the model fed the same stream one second per call (itself equal to a
+/// one-shot render: tests/block_split.rs). Memory stays bounded whatever the duration.
+fn soak(model: &mut Model, subject: &Subject, failures: &mut Vec<String>) {
+    const RATE: usize = 48_000;
+    model.reset();
+    let mut reference = model.clone();
+    let seconds = (soak_seconds() * RATE as f64) as usize / RATE;
+    let mut rng = 0x2545_f491_4f6c_dd1du64 ^ subject.label.len() as u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut input = vec![0.0f32; RATE];
+    let mut streamed = vec![0.0f32; RATE];
+    let mut total = Counts::default();
+    for second in 0..seconds.max(1) {
+        for (i, x) in input.iter_mut().enumerate() {
+            let t = (second * RATE + i) as f32 / RATE as f32;
+            *x = 0.5 * (t * 2.0 * std::f32::consts::PI * (110.0 + 40.0 * (t * 0.1).sin())).sin();
+        }
+        streamed.copy_from_slice(&input);
+        let counts = measure(|| {
+            let mut rest = streamed.as_mut_slice();
+            while !rest.is_empty() {
+                let n = (1 + (next() % 8192) as usize).min(rest.len());
+                let (block, tail) = rest.split_at_mut(n);
+                model.process_buffer(block);
+                rest = tail;
+            }
+        });
+        total.allocs += counts.allocs;
+        total.deallocs += counts.deallocs;
+        total.reallocs += counts.reallocs;
+        reference.process_buffer(&mut input);
+        if input != streamed {
+            failures.push(format!("{}: soak second {second}: random blocks differ from one call", subject.label));
+            return;
+        }
+    }
+    if total.total() != 0 {
+        failures.push(format!("{}: soak ({seconds} s in random blocks) touched the heap: {total:?}", subject.label));
     }
 }
 

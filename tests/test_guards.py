@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import threading
 
+import nam_rs
 import numpy as np
 import pytest
 from conftest import FIXTURES, assert_parity
-
-import nam_rs
 from nam_rs import _core
 
 NANO = FIXTURES / "models" / "wavenet_nano.nam"
@@ -75,7 +74,9 @@ def test_slimmable_size_set_while_another_thread_processes(fixture_input: np.nda
     assert not errors, errors
     # Applied at the next call: the nano sub-model from its prewarmed state.
     model.reset()
-    assert_parity("nano after switching", model.process(fixture_input), np.load(FIXTURES / "expected" / "wavenet_nano.npy"))
+    assert_parity(
+        "nano after switching", model.process(fixture_input), np.load(FIXTURES / "expected" / "wavenet_nano.npy")
+    )
     with pytest.raises(nam_rs.UnsupportedModelError, match="not slimmable"):
         nam_rs.load(str(NANO)).slimmable_size = 0.5
 

@@ -146,9 +146,7 @@ class _Stream:
         self.input = np.empty((frames, *self.source.shape[1:]), np.float32)
         # In place whenever the channel counts allow it (what a host does).
         self.output = self.input if ci == co else np.empty((frames, co), np.float32)
-        self.blocks = [
-            (self.input[i : i + buffer], self.output[i : i + buffer]) for i in range(0, frames, buffer)
-        ]
+        self.blocks = [(self.input[i : i + buffer], self.output[i : i + buffer]) for i in range(0, frames, buffer)]
         self.times = (0, 0)
 
     def refill(self, start: int) -> None:

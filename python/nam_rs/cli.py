@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import json
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -452,6 +453,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             _error("interrupted")
             status = 130
+        except BrokenPipeError:
+            # `nam-rs info x.nam | head -1`: the reader left; stop quietly (and keep Python's exit-time
+            # flush of stdout from raising again).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = 1
     for warning in caught:
         _error(f"warning: {warning.message}")
     return status
