@@ -465,8 +465,10 @@ impl PyModel {
     }
 
     /// Renders a whole signal (shape as for `process`) from the prewarmed start state without
-    /// touching the streaming state.
-    fn render<'py>(slf: &Bound<'py, Self>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    /// touching the streaming state. `threads > 1` cuts the signal into overlapping chunks rendered
+    /// in parallel, bit-identical to one thread (models with recurrent state render serially).
+    #[pyo3(signature = (x, *, threads = 1))]
+    fn render<'py>(slf: &Bound<'py, Self>, x: &Bound<'py, PyAny>, threads: usize) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         // A copy of the model: rendering never waits for, or blocks, a thread that is processing.
         let model = slf.get().model()?.clone();
@@ -475,14 +477,8 @@ impl PyModel {
         let (frames, out_shape) = frames_of(&input, ci, co)?;
         // SAFETY: `input` is a live C-contiguous aligned float32 array of frames × ci elements.
         let src = unsafe { std::slice::from_raw_parts(data_ptr(&input) as *const f32, frames * ci) };
-        let mut model = model;
-        let rendered = py.detach(|| {
-            no_panic("rendering", || {
-                let mut out = vec![0.0f32; frames * co];
-                model.process_interleaved(src, &mut out).map_err(to_py_err)?;
-                Ok(out)
-            })
-        })?;
+        let rendered =
+            py.detach(|| no_panic("rendering", || model.render_parallel(src, threads).map_err(to_py_err)))?;
         let flat = PyArray1::from_vec(py, rendered);
         Ok(if out_shape.len() == 1 { flat.into_any() } else { flat.reshape([frames, co])?.into_any() })
     }

@@ -109,3 +109,10 @@ def test_an_internal_error_poisons_the_model_until_reset(fixture_input: np.ndarr
     model.reset()
     assert not model.poisoned
     assert_parity("after reset", model.process(fixture_input), np.load(FIXTURES / "expected" / "wavenet_nano.npy"))
+
+
+def test_parallel_render_is_bit_identical(fixture_input: np.ndarray) -> None:
+    x = np.tile(fixture_input, 8)
+    for path in (FIXTURES / "models" / "wavenet_standard.nam", LSTM):
+        model = nam_rs.load(str(path))
+        np.testing.assert_array_equal(model.render(x, threads=2), model.render(x))

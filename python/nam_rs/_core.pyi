@@ -25,9 +25,10 @@ class Model:
         """Same as :meth:`process`."""
     def process_sample(self, x: float) -> float:
         """Process one sample."""
-    def render(self, x: NDArray[Any]) -> NDArray[np.float32]:
+    def render(self, x: NDArray[Any], *, threads: int = 1) -> NDArray[np.float32]:
         """Render a whole signal (shapes as for :meth:`process`) from the prewarmed start state; the
-        streaming state is untouched."""
+        streaming state is untouched. ``threads > 1`` renders overlapping chunks in parallel, bit-identical
+        to one thread (recurrent models render serially)."""
     def reset(self) -> None:
         """Return to the prewarmed start state (allocation-free)."""
     def prewarm(self) -> None:

@@ -106,11 +106,11 @@ unsafe fn tile<M: VecMac, const V: usize, const H: usize, const F: usize>(
         } else {
             let mut sums = [0.0f32; 32];
             let sp = sums.as_mut_ptr();
-            for v in 0..V {
-                _mm256_storeu_ps(sp.add(8 * v), a8[f][v]);
+            for (v, &s) in a8[f].iter().enumerate() {
+                _mm256_storeu_ps(sp.add(8 * v), s);
             }
-            for h in 0..H {
-                _mm_storeu_ps(sp.add(8 * V + 4 * h), a4[f][h]);
+            for (h, &s) in a4[f].iter().enumerate() {
+                _mm_storeu_ps(sp.add(8 * V + 4 * h), s);
             }
             store_row(&mut y[t * y_stride..t * y_stride + n], &sums[..n], store, 0, t);
         }
@@ -137,8 +137,8 @@ unsafe fn store_vectors<const V: usize, const H: usize>(
         Store::Add => (None, Some(yp.cast_const()), true),
         Store::Residual(b, r, rs) => (b.map(|b| b[..row].as_ptr()), Some(r[t * rs..t * rs + row].as_ptr()), false),
     };
-    for v in 0..V {
-        let mut s = a8[v];
+    for (v, &sum) in a8.iter().enumerate() {
+        let mut s = sum;
         if let Some(b) = bias {
             s = _mm256_add_ps(s, _mm256_loadu_ps(b.add(8 * v)));
         }
@@ -148,9 +148,9 @@ unsafe fn store_vectors<const V: usize, const H: usize>(
         }
         _mm256_storeu_ps(yp.add(8 * v), s);
     }
-    for h in 0..H {
+    for (h, &sum) in a4.iter().enumerate() {
         let at = 8 * V + 4 * h;
-        let mut s = a4[h];
+        let mut s = sum;
         if let Some(b) = bias {
             s = _mm_add_ps(s, _mm_loadu_ps(b.add(at)));
         }
