@@ -46,8 +46,9 @@ pub struct LoadOptions {
     pub fast_tanh: bool,
     /// Resource limits checked while parsing and building.
     pub limits: Limits,
-    /// Use the baseline (SSE2) kernels even when the CPU has AVX2. The output is bit-identical
-    /// either way; this exists to check exactly that, and for benchmarking.
+    /// Use the baseline (SSE2) kernels even when the CPU has AVX2. The output equals the AVX2
+    /// kernels' bit for bit, and the default FMA kernels' within 1e-6 of the peak; this exists to
+    /// check exactly that, and for benchmarking.
     pub portable_kernels: bool,
     /// Use the AVX2 kernels without FMA even when the CPU has FMA (WaveNet): bit-identical to the
     /// portable kernels, whereas FMA rounds each multiply-add once (within 1e-6 of them).

@@ -265,12 +265,15 @@ def test_pickle_round_trip_and_multiprocessing(signal: np.ndarray) -> None:
     assert np.array_equal(remote, nam_rs.load(NANO).process(signal))
 
 
-def test_portable_kernels_give_the_same_bits(signal: np.ndarray) -> None:
+def test_portable_kernels_agree_with_the_dispatched_ones(signal: np.ndarray) -> None:
+    # The dispatched kernels may use FMA (one rounding per multiply-add instead of two), so they agree
+    # with the portable ones to float rounding, not bit for bit (tests/block_split.rs checks the variants).
     for path in (NANO, LSTM):
         dispatched = nam_rs.load(path).process(signal)
         portable = nam_rs.load(path, portable_kernels=True)
-        assert np.array_equal(portable.process(signal), dispatched)
-        assert np.array_equal(pickle_round_trip(portable).process(signal), dispatched)
+        got = portable.process(signal)
+        assert np.max(np.abs(got - dispatched)) <= 1e-6 * max(1.0, float(np.max(np.abs(dispatched))))
+        assert np.array_equal(pickle_round_trip(portable).process(signal), got)  # the option survives pickling
 
 
 def pickle_round_trip(model: nam_rs.Model) -> nam_rs.Model:

@@ -78,8 +78,9 @@ def load(
         fast_tanh: use NAM Core's fast tanh approximation instead of exact tanh (off: exact output).
         limits: raise resource limits for trusted files, e.g. ``{"max_weights": 100_000_000}``.
         gil_threshold: frames from which ``process`` releases the GIL (default ``DEFAULT_GIL_THRESHOLD``).
-        portable_kernels: run the baseline x86-64 kernels even on an AVX2 CPU (same output bit for
-            bit; for comparisons and benchmarks).
+        portable_kernels: run the baseline x86-64 kernels even on an AVX2 CPU (the default FMA kernels
+            round each multiply-add once, so they agree within 1e-6 of the peak, not bit for bit; for
+            comparisons and benchmarks).
 
     Raises:
         FileNotFoundError: the file does not exist.

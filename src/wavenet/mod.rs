@@ -319,6 +319,7 @@ impl WaveNet {
 
     /// Interleaved multi-channel processing: the model's frame-major layout, so each chunk is one copy in and out.
     pub(crate) fn process_frames(&mut self, mut io: crate::net::Frames<'_>, frames: usize) {
+        let _flush = FlushDenormals::new();
         let (ci, co) = self.channels();
         for start in (0..frames).step_by(MAX_FRAMES) {
             let f = MAX_FRAMES.min(frames - start);
@@ -331,6 +332,7 @@ impl WaveNet {
     /// Planar multi-channel processing (NAM Core's `in[ch][n]`): each chunk is interleaved into
     /// the frame-major input, run, and de-interleaved. The caller checked counts and lengths.
     pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) {
+        let _flush = FlushDenormals::new();
         let (ci, co) = self.channels();
         let n = inputs.first().map_or(0, |x| x.len());
         for start in (0..n).step_by(MAX_FRAMES) {
