@@ -59,7 +59,7 @@ fn core_prewarm_samples(sample_rate: Option<f64>) -> usize {
         1
     } else {
         // Saturates for absurd rates; the caller checks the limit.
-        half.min(u32::MAX as f64) as usize
+        half.min(usize::MAX as f64) as usize
     }
 }
 
