@@ -132,10 +132,43 @@ fn load_and_prewarm(c: &mut Criterion) {
     });
 }
 
+/// The CPU spike of a partitioned-FFT Linear: the sample that completes a block (one FFT pair and a
+/// spectrum product) against an ordinary sample (direct head plus a share of the partition sums),
+/// for a 3000-tap filter (block 512) and a 48000-tap one (1 s at 48 kHz, block 1024).
+fn linear_fft_spike(c: &mut Criterion) {
+    let mut group = c.benchmark_group("linear_fft_spike");
+    for taps in [3000usize, 48_000] {
+        let w: Vec<f32> = (0..taps).map(|k| ((k * 7919 % 101) as f32 / 50.0 - 1.0) * 0.001).collect();
+        let text = serde_json::json!({
+            "version": "0.5.4", "architecture": "Linear", "weights": w,
+            "config": {"receptive_field": taps, "bias": false}
+        })
+        .to_string();
+        let nam = NamModel::from_json_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let model = Model::from_nam(&nam).unwrap_or_else(|e| panic!("{e}"));
+        let block = if taps <= 2048 { 256 } else if taps <= 8192 { 512 } else { 1024 };
+        for (label, before) in [("ordinary_sample", block / 2), ("completing_sample", block - 1)] {
+            group.bench_function(BenchmarkId::new(label, taps), |b| {
+                b.iter_batched_ref(
+                    || {
+                        let mut m = model.clone();
+                        let mut warm = signal(3 * block + before);
+                        m.process_buffer(&mut warm);
+                        (m, [0.25f32])
+                    },
+                    |(m, x)| m.process_buffer(black_box(x)),
+                    criterion::BatchSize::SmallInput,
+                )
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = streaming, kernel_variants, denormal_tail, load_and_prewarm
+    targets = streaming, kernel_variants, denormal_tail, load_and_prewarm, linear_fft_spike
 }
 criterion_main!(benches);
