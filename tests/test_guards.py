@@ -116,3 +116,49 @@ def test_parallel_render_is_bit_identical(fixture_input: np.ndarray) -> None:
     for path in (FIXTURES / "models" / "wavenet_standard.nam", LSTM):
         model = nam_rs.load(str(path))
         np.testing.assert_array_equal(model.render(x, threads=2), model.render(x))
+
+
+def test_stress_threads_processing_models_while_parameters_change(fixture_input: np.ndarray) -> None:
+    """Four threads stream their own models (two containers, a WaveNet, an LSTM) in random block sizes
+    while a fifth keeps changing the GIL threshold of all of them and the slimmable size of the second
+    container. Nothing may fail; the streams whose parameters cannot change the result must equal a
+    one-shot render, the switching one must stay finite."""
+    rng = np.random.default_rng(7)
+    models = [container(), container(), nam_rs.load(str(NANO)), nam_rs.load(str(LSTM))]
+    x = np.tile(fixture_input, 3)
+    splits = [np.cumsum(rng.integers(1, 2000, 64)) for _ in models]
+    outputs: list[np.ndarray] = [np.empty(0, np.float32)] * len(models)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def stream(i: int) -> None:
+        try:
+            parts = np.split(x, splits[i][splits[i] < len(x)])
+            outputs[i] = np.concatenate([models[i].process(p) for p in parts])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def tweak() -> None:
+        k = 0
+        while not done.is_set():
+            for m in models:
+                m.gil_threshold = 1 + k % 3000
+            models[1].slimmable_size = (k % 4) / 4
+            k += 1
+
+    threads = [threading.Thread(target=stream, args=(i,)) for i in range(len(models))]
+    tweaker = threading.Thread(target=tweak)
+    tweaker.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    tweaker.join()
+    assert not errors, errors
+    # The GIL threshold never changes the result: each stream equals a one-shot render.
+    for i, (m, y) in enumerate(zip(models, outputs, strict=True)):
+        if i == 1:
+            assert y.shape == x.shape and np.all(np.isfinite(y))
+        else:
+            np.testing.assert_array_equal(y, m.render(x))
