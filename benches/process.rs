@@ -146,7 +146,13 @@ fn linear_fft_spike(c: &mut Criterion) {
         .to_string();
         let nam = NamModel::from_json_str(&text).unwrap_or_else(|e| panic!("{e}"));
         let model = Model::from_nam(&nam).unwrap_or_else(|e| panic!("{e}"));
-        let block = if taps <= 2048 { 256 } else if taps <= 8192 { 512 } else { 1024 };
+        let block = if taps <= 2048 {
+            256
+        } else if taps <= 8192 {
+            512
+        } else {
+            1024
+        };
         for (label, before) in [("ordinary_sample", block / 2), ("completing_sample", block - 1)] {
             group.bench_function(BenchmarkId::new(label, taps), |b| {
                 b.iter_batched_ref(
