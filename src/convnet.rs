@@ -170,26 +170,6 @@ impl ConvNet {
         }
     }
 
-    /// Planar multi-channel processing; the caller checked channel counts and lengths.
-    pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) {
-        let (ci, co) = self.channels();
-        let n = inputs.first().map_or(0, |x| x.len());
-        for start in (0..n).step_by(MAX_FRAMES) {
-            let frames = MAX_FRAMES.min(n - start);
-            for (c, input) in inputs.iter().enumerate() {
-                for t in 0..frames {
-                    self.u[t * ci + c] = input[start + t];
-                }
-            }
-            self.run(frames, false);
-            for (c, output) in outputs.iter_mut().enumerate() {
-                for t in 0..frames {
-                    output[start + t] = self.out[t * co + c];
-                }
-            }
-        }
-    }
-
     /// Runs `frames` frames from `u` into `out`. With `steady`, each history is first filled with
     /// the column the (single, silent) frame writes.
     fn run(&mut self, frames: usize, steady: bool) {

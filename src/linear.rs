@@ -243,20 +243,6 @@ impl Linear {
             io.output(t * co..(t + 1) * co)[self.channels.len()..].fill(0.0);
         }
     }
-
-    /// Planar processing: output channel `c < min(in, out)` is input channel `c` filtered, the
-    /// other outputs are zero (NAM Core). The caller checked counts and lengths.
-    pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) {
-        for (c, out) in outputs.iter_mut().enumerate() {
-            match self.channels.get_mut(c) {
-                Some(ch) => {
-                    out.copy_from_slice(inputs[c]);
-                    ch.process(&self.weights, out);
-                }
-                None => out.fill(0.0),
-            }
-        }
-    }
 }
 
 impl FftPlan {

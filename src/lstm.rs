@@ -182,20 +182,6 @@ impl Lstm {
         }
     }
 
-    /// Planar multi-channel processing; the caller checked channel counts and lengths.
-    pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) {
-        let n = inputs.first().map_or(0, |x| x.len());
-        for t in 0..n {
-            for (c, x) in inputs.iter().enumerate() {
-                self.xh[c] = x[t];
-            }
-            self.step();
-            for (c, y) in outputs.iter_mut().enumerate() {
-                y[t] = self.out[c];
-            }
-        }
-    }
-
     /// Zeros fed at load (and by [`Lstm::prewarm`]).
     pub fn prewarm_samples(&self) -> usize {
         self.weights.prewarm_samples

@@ -165,20 +165,24 @@ impl Model {
     /// slice per input and per output channel, all of the same length. Allocation-free.
     pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) -> Result<()> {
         self.apply_pending();
-        if inputs.iter().all(|x| is_clean(x)) {
-            return self.net.process_channels(inputs, outputs);
-        }
-        // Checked by the call above on the clean path; here before the copying path.
         let (ci, co) = self.net.channels();
-        let n = inputs.first().map_or(0, |x| x.len());
-        if inputs.len() != ci || outputs.len() != co || inputs.iter().any(|x| x.len() != n) {
-            return self.net.process_channels(inputs, outputs);
+        if inputs.len() != ci || outputs.len() != co {
+            return Err(NamError::Buffer {
+                message: format!(
+                    "the model has {ci} input and {co} output channels, got {} input and {} output slices",
+                    inputs.len(),
+                    outputs.len()
+                ),
+            });
         }
-        if let Some(bad) = outputs.iter().map(|y| y.len()).find(|&l| l != n) {
+        let n = inputs.first().map_or(0, |x| x.len());
+        if let Some(bad) = inputs.iter().map(|x| x.len()).chain(outputs.iter().map(|y| y.len())).find(|&l| l != n) {
             return Err(NamError::Buffer {
                 message: format!("every channel must have the same length, got {n} and {bad} samples"),
             });
         }
+        // One adapter for every architecture: chunks are interleaved into the guard buffers (where
+        // the input is also sanitised), run through the interleaved path and scattered back.
         for start in (0..n).step_by(GUARD_CHUNK) {
             let f = GUARD_CHUNK.min(n - start);
             for (c, x) in inputs.iter().enumerate() {
@@ -187,8 +191,7 @@ impl Model {
                 }
             }
             self.nonfinite += sanitize(&mut self.guard_in[..f * ci]);
-            let (input, output) = (&self.guard_in[..f * ci], &mut self.guard_out[..f * co]);
-            self.net.process_interleaved(input, output)?;
+            self.net.process_interleaved(&self.guard_in[..f * ci], &mut self.guard_out[..f * co])?;
             for (c, y) in outputs.iter_mut().enumerate() {
                 for (t, v) in y[start..start + f].iter_mut().enumerate() {
                     *v = self.guard_out[t * co + c];

@@ -123,39 +123,6 @@ impl Net {
         self.num_input_channels() == 1 && self.num_output_channels() == 1
     }
 
-    /// Planar multi-channel processing, like NAM Core's `process(in[ch][n], out[ch][n])`: one
-    /// slice per input and per output channel, all of the same length. Allocation-free.
-    pub(crate) fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) -> Result<()> {
-        let (ci, co) = (self.num_input_channels(), self.num_output_channels());
-        if inputs.len() != ci || outputs.len() != co {
-            return Err(NamError::Buffer {
-                message: format!(
-                    "the model has {ci} input and {co} output channels, got {} input and {} output slices",
-                    inputs.len(),
-                    outputs.len()
-                ),
-            });
-        }
-        let n = inputs.first().map_or(0, |x| x.len());
-        if let Some(bad) = inputs.iter().map(|x| x.len()).chain(outputs.iter().map(|y| y.len())).find(|&l| l != n) {
-            return Err(NamError::Buffer {
-                message: format!("every channel must have the same length, got {n} and {bad} samples"),
-            });
-        }
-        match self {
-            Net::WaveNet(m) => m.process_channels(inputs, outputs),
-            Net::Lstm(m) => m.process_channels(inputs, outputs),
-            Net::ConvNet(m) => m.process_channels(inputs, outputs),
-            Net::Linear(m) => m.process_channels(inputs, outputs),
-            Net::Container(c) => {
-                // Containers are mono (checked at load).
-                outputs[0].copy_from_slice(inputs[0]);
-                c.process_buffer(outputs[0]);
-            }
-        }
-        Ok(())
-    }
-
     /// Interleaved multi-channel processing (frame-major `[frame][channel]`, the layout of a
     /// `(frames, channels)` C-order array): `input` holds `frames × num_input_channels()` samples,
     /// `output` `frames × num_output_channels()`. Allocation-free.

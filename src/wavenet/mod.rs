@@ -329,28 +329,6 @@ impl WaveNet {
         }
     }
 
-    /// Planar multi-channel processing (NAM Core's `in[ch][n]`): each chunk is interleaved into
-    /// the frame-major input, run, and de-interleaved. The caller checked counts and lengths.
-    pub fn process_channels(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]]) {
-        let _flush = FlushDenormals::new();
-        let (ci, co) = self.channels();
-        let n = inputs.first().map_or(0, |x| x.len());
-        for start in (0..n).step_by(MAX_FRAMES) {
-            let frames = MAX_FRAMES.min(n - start);
-            for (c, input) in inputs.iter().enumerate() {
-                for t in 0..frames {
-                    self.scratch.u[t * ci + c] = input[start + t];
-                }
-            }
-            self.run_dispatch(frames, false);
-            for (c, output) in outputs.iter_mut().enumerate() {
-                for t in 0..frames {
-                    output[start + t] = self.scratch.out[t * co + c];
-                }
-            }
-        }
-    }
-
     /// The same code compiled for AVX2 (no FMA: results are bit-identical to the portable path).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
