@@ -3,8 +3,8 @@
 //! throughput, elements (samples) per second; ns/sample = 1e9 / that rate.
 //!
 //! Groups: every A1 WaveNet preset, A2 Full/Lite (the two sub-models of NAM Core's `A2.nam`,
-//! skipped with a note when `../shared/reference` is absent) and the LSTMs, at blocks of 1, 64,
-//! 512 and 4096; `kernels/*` runs the standard WaveNet in each compiled kernel variant back to
+//! skipped with a note when `../shared/reference` is absent), the LSTMs and a ConvNet, at blocks of
+//! 1, 64, 512 and 4096; `kernels/*` runs a few models in each compiled kernel variant back to
 //! back (their ratio is what to compare on a noisy machine); `denormals/*` times a decaying tail
 //! into silence against ordinary input; and load + prewarm.
 
@@ -14,8 +14,15 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use nam_rs::{LoadOptions, Model, NamModel};
 
-const MODELS: [&str; 6] =
-    ["wavenet_standard", "wavenet_lite", "wavenet_feather", "wavenet_nano", "lstm_1x16", "lstm_2x8"];
+const MODELS: [&str; 7] = [
+    "wavenet_standard",
+    "wavenet_lite",
+    "wavenet_feather",
+    "wavenet_nano",
+    "lstm_1x16",
+    "lstm_2x8",
+    "convnet_batchnorm",
+];
 const BLOCKS: [usize; 4] = [1, 64, 512, 4096];
 
 fn repo() -> PathBuf {
@@ -77,14 +84,15 @@ fn streaming(c: &mut Criterion) {
     }
 }
 
-/// The standard WaveNet in each kernel variant (the ones this CPU can run), blocks of 64 and 1.
+/// The standard and nano WaveNets and the 1×16 LSTM in each kernel variant (the ones this CPU
+/// can run), blocks of 64 and 1.
 fn kernel_variants(c: &mut Criterion) {
     let variants = [
         ("portable", LoadOptions { portable_kernels: true, ..Default::default() }),
         ("avx2", LoadOptions { no_fma_kernels: true, ..Default::default() }),
         ("dispatched", LoadOptions::default()),
     ];
-    for name in ["wavenet_standard", "wavenet_nano"] {
+    for name in ["wavenet_standard", "wavenet_nano", "lstm_1x16"] {
         let mut group = c.benchmark_group(format!("kernels/{name}"));
         for block in [1usize, 64] {
             for (variant, options) in &variants {

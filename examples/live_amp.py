@@ -3,6 +3,7 @@
     pip install sounddevice            # not a dependency of nam-rs; PortAudio comes with its wheels
     python examples/live_amp.py                          # the bundled demo amp, default devices
     python examples/live_amp.py amp.nam --device 3 --blocksize 128 --input-channel 1
+    python examples/live_amp.py amp.nam --host-rate 44100   # interface at 44.1 kHz, model at 48 kHz
 
 While it runs, type a command and Enter:
 
@@ -13,8 +14,10 @@ While it runs, type a command and Enter:
     q           quit
 
 The callback is ``nam_rs.live.LiveProcessor.callback``: it copies the chosen input channel into a preallocated
-float32 buffer, runs the model in place and writes every output channel, with no allocation per block. The host
-must run at the model's sample rate (48 kHz for most captures); there is no resampling here.
+float32 buffer, runs the model in place and writes every output channel, with no allocation per block. The
+interface runs at ``--host-rate`` (default: the model's rate, 48 kHz for most captures). At N x the model's rate
+the model's dilations are multiplied by N (exact, no added latency); at other rates, or for an LSTM, a streaming
+resampler adds a fixed latency, printed at start.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("model", nargs="?", help="a .nam file (default: the bundled demo amp)")
     parser.add_argument("--device", help="sounddevice device (index or name); default: the system's")
     parser.add_argument("--blocksize", type=int, default=128, help="frames per callback (default 128)")
+    parser.add_argument("--host-rate", type=float, help="the interface's sample rate in Hz (default: the model's)")
     parser.add_argument("--input-channel", type=int, default=0, help="input channel of the guitar, from 0")
     parser.add_argument("--output-channels", type=int, default=2, help="outputs to feed (default 2)")
     parser.add_argument("--input-gain", type=float, default=0.0, help="dB before the model")
@@ -47,7 +51,8 @@ def _status(live: LiveProcessor, stream: Any) -> str:
     latency_in, latency_out = stream.latency
     return (
         f"latency in {latency_in * 1000:.1f} ms + out {latency_out * 1000:.1f} ms "
-        f"(block {live.max_block}) | blocks {live.blocks} | xruns {live.xruns} | "
+        f"(block {live.max_block}) + {live.latency} samples of rate conversion | "
+        f"blocks {live.blocks} | xruns {live.xruns} | "
         f"CPU {stream.cpu_load * 100:.0f}% | gains {live.input_gain_db:+g}/{live.output_gain_db:+g} dB"
     )
 
@@ -87,15 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, nam_rs.NamError) as exc:
         print(f"cannot load {path}: {exc}", file=sys.stderr)
         return 1
-    rate = model.sample_rate or 48_000.0
-    live = LiveProcessor(
-        model,
-        max_block=max(args.blocksize, 4096),  # some hosts hand over larger blocks than asked for
-        input_channel=args.input_channel,
-        input_gain_db=args.input_gain,
-        output_gain_db=args.output_gain,
-        crossfade_samples=args.crossfade,
-    )
+    rate = args.host_rate or model.sample_rate or 48_000.0
+    try:
+        live = LiveProcessor(
+            model,
+            host_sample_rate=rate,
+            max_block=max(args.blocksize, 4096),  # some hosts hand over larger blocks than asked for
+            input_channel=args.input_channel,
+            input_gain_db=args.input_gain,
+            output_gain_db=args.output_gain,
+            crossfade_samples=args.crossfade,
+        )
+    except (ValueError, nam_rs.NamError) as exc:
+        print(f"cannot run {path} at {rate:g} Hz: {exc}", file=sys.stderr)
+        return 1
     device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
     stream = sd.Stream(
         samplerate=rate,
@@ -113,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             print(_status(live, stream))
 
     with stream:
-        print(f"{model.metadata.get('name') or path} at {rate:g} Hz; {_status(live, stream)}")
+        conversion = (
+            "" if live.rate_conversion == "none" else f" ({live.rate_conversion} from {model.sample_rate:g} Hz)"
+        )
+        print(f"{model.metadata.get('name') or path} at {rate:g} Hz{conversion}; {_status(live, stream)}")
         if args.status_every > 0:
             threading.Thread(target=report, daemon=True).start()
         try:

@@ -108,8 +108,8 @@ impl Container {
     }
 
     /// A channel-slicing slimmable WaveNet: one prebuilt model per reachable width combination.
-    pub(crate) fn slimmable_wavenet(nam: &NamModel, options: &LoadOptions) -> Result<Container> {
-        let s = crate::wavenet::slimmable::build(nam, options)?;
+    pub(crate) fn slimmable_wavenet(nam: &NamModel, options: &LoadOptions, depth: usize) -> Result<Container> {
+        let s = crate::wavenet::slimmable::build(nam, options, depth)?;
         let models: Vec<Net> = s.models.into_iter().map(Net::WaveNet).collect();
         let active = s
             .widths

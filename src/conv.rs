@@ -7,7 +7,7 @@
 
 use crate::error::{NamError, Result};
 use crate::simd::dense::{Operand, Operands, Store};
-use crate::simd::{PortableVariant, Variant};
+use crate::simd::Variant;
 
 /// Reads the flat weight array front to back. The total count is validated before any model is
 /// built, so running short here means a bug in a count formula; it is still an error, not a panic.
@@ -117,18 +117,12 @@ impl Conv {
     }
 
     /// Computes `frames` output frames into `out` (stride `out_stride`, writing channels
-    /// `0..out_channels`). `input` is frame-major with `in_channels` per frame; output frame `t`
-    /// reads input frames `start + t − (K−1−k)·d`, so `start ≥ history()`.
+    /// `0..out_channels`) in the kernel variant `V`. `input` is frame-major with `in_channels` per
+    /// frame; output frame `t` reads input frames `start + t − (K−1−k)·d`, so `start ≥ history()`.
     ///
     /// Each output is one running sum over the taps (oldest first) and their input channels in
-    /// order, then the bias (see `simd::dense` for why that order is fixed).
-    #[inline(always)]
-    pub fn apply(&self, input: &[f32], start: usize, frames: usize, out: &mut [f32], out_stride: usize) {
-        self.apply_with::<PortableVariant>(input, start, frames, None, out, out_stride)
-    }
-
-    /// [`Conv::apply`] in the kernel variant `V`, optionally fused with a bias-free 1×1 `mixin` of
-    /// `(cond, cond_stride)` whose products continue the same running sum before the bias:
+    /// order, then the bias (see `simd::dense` for why that order is fixed). An optional bias-free
+    /// 1×1 `mixin` of `(cond, cond_stride)` continues the same running sum before the bias:
     /// `y = (Σ taps + mixin·cond) + b`, one pass instead of two.
     #[inline(always)]
     pub fn apply_with<V: Variant>(
@@ -162,13 +156,8 @@ impl Conv {
     }
 
     /// A 1×1 convolution over frames laid out with `in_stride` floats (reading channels
-    /// `0..in_channels` of each): `out = W·x + b`, overwriting channels `0..out_channels`.
-    #[inline(always)]
-    pub fn apply_1x1(&self, input: &[f32], in_stride: usize, frames: usize, out: &mut [f32], out_stride: usize) {
-        self.apply_1x1_with::<PortableVariant>(input, in_stride, frames, out, out_stride)
-    }
-
-    /// [`Conv::apply_1x1`] in the kernel variant `V`.
+    /// `0..in_channels` of each): `out = W·x + b`, overwriting channels `0..out_channels`, in the
+    /// kernel variant `V`.
     #[inline(always)]
     pub fn apply_1x1_with<V: Variant>(
         &self,
@@ -286,6 +275,12 @@ impl Ring {
     #[inline(always)]
     pub fn frames_mut(&mut self, start: usize, frames: usize) -> &mut [f32] {
         &mut self.data[start * self.channels..(start + frames) * self.channels]
+    }
+
+    /// Becomes a copy of `other`, a ring of the same shape (allocation-free).
+    pub fn copy_from(&mut self, other: &Ring) {
+        self.data.copy_from_slice(&other.data);
+        self.pos = other.pos;
     }
 
     /// Back to a silent history (allocation-free).

@@ -9,6 +9,10 @@ use crate::conv::{Conv, Ring, WeightReader};
 use crate::error::{NamError, Result};
 use crate::json::Field;
 use crate::options::LoadOptions;
+use crate::simd::denormals::FlushDenormals;
+use crate::simd::{apply_activation, Kernels, PortableVariant, Variant};
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Avx2Variant, FmaVariant};
 
 /// Frames per internal chunk (bounds the scratch; any host block size works).
 const MAX_FRAMES: usize = 128;
@@ -43,6 +47,7 @@ pub struct ConvNet {
     u: Vec<f32>,
     x: Vec<f32>,
     out: Vec<f32>,
+    kernels: Kernels,
 }
 
 impl ConvNet {
@@ -121,6 +126,9 @@ impl ConvNet {
             u: vec![0.0; MAX_FRAMES * in_channels],
             x: vec![0.0; MAX_FRAMES * channels],
             out: vec![0.0; MAX_FRAMES * out_channels],
+            // Not FMA: fused convolutions move `convnet_batchnorm` 1.35e-6 of its peak from the
+            // portable output, past tests/block_split.rs's 1e-6 bound. AVX2 is bit-identical.
+            kernels: Kernels::select(options),
         };
         model.prewarm();
         Ok(model)
@@ -145,7 +153,7 @@ impl ConvNet {
     /// produces (the same as feeding `receptive_field()` zeros), from any current state.
     pub fn prewarm(&mut self) {
         self.u[..self.weights.in_channels].fill(0.0);
-        self.run(1, true);
+        self.dispatch(1, true);
     }
 
     /// Processes mono audio in place (a 1-in/1-out model).
@@ -154,7 +162,7 @@ impl ConvNet {
         for chunk in buffer.chunks_mut(MAX_FRAMES) {
             let frames = chunk.len();
             self.u[..frames].copy_from_slice(chunk);
-            self.run(frames, false);
+            self.dispatch(frames, false);
             chunk.copy_from_slice(&self.out[..frames]);
         }
     }
@@ -165,14 +173,43 @@ impl ConvNet {
         for start in (0..frames).step_by(MAX_FRAMES) {
             let f = MAX_FRAMES.min(frames - start);
             self.u[..f * ci].copy_from_slice(io.input(start * ci..(start + f) * ci));
-            self.run(f, false);
+            self.dispatch(f, false);
             io.output(start * co..(start + f) * co).copy_from_slice(&self.out[..f * co]);
         }
     }
 
+    /// [`ConvNet::run`] in the kernel variant chosen at load, with denormals flushed (restored
+    /// after).
+    fn dispatch(&mut self, frames: usize, steady: bool) {
+        let _flush = FlushDenormals::new();
+        // SAFETY (both): `Kernels::Avx2` / `Avx2Fma` are only chosen when the CPU reports AVX2 /
+        // AVX2 and FMA (simd.rs).
+        #[cfg(target_arch = "x86_64")]
+        match self.kernels {
+            Kernels::Avx2 => return unsafe { self.run_avx2(frames, steady) },
+            Kernels::Avx2Fma => return unsafe { self.run_fma(frames, steady) },
+            Kernels::Portable => {}
+        }
+        self.run::<PortableVariant>(frames, steady);
+    }
+
+    /// The same code compiled for AVX2 (no FMA: bit-identical to the portable path).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&mut self, frames: usize, steady: bool) {
+        self.run::<Avx2Variant>(frames, steady);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_fma(&mut self, frames: usize, steady: bool) {
+        self.run::<FmaVariant>(frames, steady);
+    }
+
     /// Runs `frames` frames from `u` into `out`. With `steady`, each history is first filled with
     /// the column the (single, silent) frame writes.
-    fn run(&mut self, frames: usize, steady: bool) {
+    #[inline(always)]
+    fn run<V: Variant>(&mut self, frames: usize, steady: bool) {
         let w = &*self.weights;
         let c = w.channels;
         for (j, (block, ring)) in w.blocks.iter().zip(self.rings.iter_mut()).enumerate() {
@@ -187,7 +224,7 @@ impl ConvNet {
             if steady {
                 ring.fill_history_from(start);
             }
-            block.conv.apply(ring.data(), start, frames, &mut self.x, c);
+            block.conv.apply_with::<V>(ring.data(), start, frames, None, &mut self.x, c);
             ring.advance(frames);
             if let Some((scale, shift)) = &block.batchnorm {
                 for frame in self.x[..frames * c].chunks_exact_mut(c) {
@@ -196,9 +233,9 @@ impl ConvNet {
                     }
                 }
             }
-            block.activation.apply(&mut self.x, frames, c, c);
+            apply_activation::<V>(&block.activation, &mut self.x, frames, c, c);
         }
-        w.head.apply_1x1(&self.x, c, frames, &mut self.out, w.out_channels);
+        w.head.apply_1x1_with::<V>(&self.x, c, frames, &mut self.out, w.out_channels);
     }
 }
 

@@ -31,6 +31,8 @@ mod model;
 mod net;
 mod options;
 mod peak;
+mod rate;
+mod resample;
 mod simd;
 mod wavenet;
 
@@ -46,6 +48,8 @@ pub use linear::{Linear, LinearImplementation};
 pub use lstm::Lstm;
 pub use metadata::Metadata;
 pub use model::{Model, SlimmableControl, FAILPOINT_BITS, MAX_INPUT};
-pub use options::{Limits, LoadOptions};
+pub use options::{Limits, LoadOptions, Semantics};
 pub use peak::fma_peak_gflops;
+pub use rate::{dilate, dilation_blocker};
+pub use resample::{HostRateModel, RateConversion, DEFAULT_MODEL_RATE};
 pub use wavenet::WaveNet;

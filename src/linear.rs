@@ -154,7 +154,14 @@ impl Linear {
         if weights.len() != expected {
             return Err(NamError::WeightCount { expected, got: weights.len() });
         }
-        let w = &weights[..taps];
+        // NAM Core: w[0] multiplies the newest sample; the trainer's PyTorch conv: w[K−1] does.
+        let reversed: Vec<f32>;
+        let w = if options.semantics == crate::Semantics::Trainer {
+            reversed = weights[..taps].iter().rev().copied().collect();
+            &reversed[..]
+        } else {
+            &weights[..taps]
+        };
         let use_fft = match implementation {
             LinearImplementation::Direct => false,
             LinearImplementation::Fft => true,

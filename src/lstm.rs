@@ -9,7 +9,9 @@ use crate::error::{NamError, Result};
 use crate::json::Field;
 use crate::math::tanh_f32;
 use crate::options::LoadOptions;
-use crate::simd::Kernels;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Avx2Variant, FmaVariant};
+use crate::simd::{Kernels, PortableVariant, Variant};
 
 #[derive(Debug)]
 struct Cell {
@@ -133,10 +135,20 @@ impl Lstm {
         let head_b = reader.take(out_channels)?.to_vec();
         reader.finish()?;
 
-        // Bounded before the loop: a hostile sample_rate must not make loading take forever.
-        let core = core_prewarm_samples(sample_rate);
-        options.check_limit("LSTM prewarm length (half a second at sample_rate)", limits.max_prewarm_samples, core)?;
-        let prewarm = core.div_ceil(CORE_RESET_BLOCK) * CORE_RESET_BLOCK;
+        // The trainer runs from the file's h0/c0 as they are (they already are its state after a
+        // second of silence); NAM Core prewarms half a second more on top.
+        let prewarm = if options.semantics == crate::Semantics::Trainer {
+            0
+        } else {
+            // Bounded before the loop: a hostile sample_rate must not make loading take forever.
+            let core = core_prewarm_samples(sample_rate);
+            options.check_limit(
+                "LSTM prewarm length (half a second at sample_rate)",
+                limits.max_prewarm_samples,
+                core,
+            )?;
+            core.div_ceil(CORE_RESET_BLOCK) * CORE_RESET_BLOCK
+        };
         let weights = Arc::new(Weights {
             hidden,
             cells,
@@ -154,7 +166,7 @@ impl Lstm {
             xh: vec![0.0; input_size.max(hidden) + hidden],
             gates: vec![0.0; 4 * hidden],
             out: vec![0.0; out_channels],
-            kernels: Kernels::select(options),
+            kernels: Kernels::select_fma(options),
             weights,
         };
         model.prewarm();
@@ -173,13 +185,8 @@ impl Lstm {
     }
 
     /// Interleaved multi-channel processing, one frame at a time.
-    pub(crate) fn process_frames(&mut self, mut io: crate::net::Frames<'_>, frames: usize) {
-        let (ci, co) = self.channels();
-        for t in 0..frames {
-            self.xh[..ci].copy_from_slice(io.input(t * ci..(t + 1) * ci));
-            self.step();
-            io.output(t * co..(t + 1) * co).copy_from_slice(&self.out);
-        }
+    pub(crate) fn process_frames(&mut self, io: crate::net::Frames<'_>, frames: usize) {
+        self.dispatch(Io::Frames(io, frames));
     }
 
     /// Zeros fed at load (and by [`Lstm::prewarm`]).
@@ -195,40 +202,106 @@ impl Lstm {
         }
     }
 
-    /// Restores the state right after the load-time prewarm (a copy; no allocation).
+    /// Restores the state right after the load-time prewarm (a copy; no allocation); with
+    /// `Semantics::Trainer` that is the file's h0/c0.
     pub fn reset(&mut self) {
         self.state.copy_from_slice(&self.snapshot);
     }
 
+    /// Back to the file's h0/c0, before any prewarm (a WaveNet with this LSTM as its condition_dsp
+    /// prewarms the whole chain from there, as NAM Core does).
+    pub(crate) fn restart(&mut self) {
+        self.state.copy_from_slice(&self.weights.initial_state);
+    }
+
+    /// Copies the state of `other`, the same model (no allocation).
+    pub(crate) fn copy_state_from(&mut self, other: &Lstm) {
+        self.state.copy_from_slice(&other.state);
+    }
+
     /// Processes `buffer` in place, one sample at a time (the recurrence allows nothing else).
     pub fn process_buffer(&mut self, buffer: &mut [f32]) {
+        self.dispatch(Io::Mono(buffer));
+    }
+
+    /// Runs `io` in the kernel variant chosen at load (once per call, not per sample).
+    #[inline(always)]
+    fn dispatch(&mut self, io: Io<'_>) {
+        // SAFETY (both): `Kernels::Avx2` / `Avx2Fma` are only chosen when the CPU reports AVX2 /
+        // AVX2 and FMA (simd.rs).
         #[cfg(target_arch = "x86_64")]
-        if self.kernels == Kernels::Avx2 {
-            // SAFETY: `Kernels::Avx2` is only chosen when the CPU reports AVX2 (simd.rs).
-            return unsafe { self.process_buffer_avx2(buffer) };
+        match self.kernels {
+            Kernels::Avx2 => return unsafe { self.run_avx2(io) },
+            Kernels::Avx2Fma => return unsafe { self.run_fma(io) },
+            Kernels::Portable => {}
         }
-        self.process_samples(buffer);
+        self.run::<PortableVariant>(io);
     }
 
     /// The same code compiled for AVX2 (no FMA: results are bit-identical to the portable path).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn process_buffer_avx2(&mut self, buffer: &mut [f32]) {
-        self.process_samples(buffer);
+    unsafe fn run_avx2(&mut self, io: Io<'_>) {
+        self.run::<Avx2Variant>(io);
+    }
+
+    /// Compiled for AVX2 + FMA (fused multiply-adds in the gate products and the activations).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_fma(&mut self, io: Io<'_>) {
+        self.run::<FmaVariant>(io);
     }
 
     #[inline(always)]
-    fn process_samples(&mut self, buffer: &mut [f32]) {
-        for x in buffer {
-            self.xh[0] = *x;
-            self.step();
-            *x = self.out[0];
+    fn run<V: Variant>(&mut self, io: Io<'_>) {
+        match io {
+            Io::Mono(buffer) => {
+                for x in buffer {
+                    self.xh[0] = *x;
+                    self.step_with::<V>();
+                    *x = self.out[0];
+                }
+            }
+            Io::Frames(mut io, frames) => {
+                let (ci, co) = self.channels();
+                for t in 0..frames {
+                    self.xh[..ci].copy_from_slice(io.input(t * ci..(t + 1) * ci));
+                    self.step_with::<V>();
+                    io.output(t * co..(t + 1) * co).copy_from_slice(&self.out);
+                }
+            }
         }
     }
 
-    /// One time step from the input in `xh[..in_channels]` into `out`.
-    #[inline(always)]
+    /// One time step in the kernel variant chosen at load (the prewarm's path; streaming
+    /// dispatches once per buffer instead).
     fn step(&mut self) {
+        // SAFETY (both): as in `dispatch`.
+        #[cfg(target_arch = "x86_64")]
+        match self.kernels {
+            Kernels::Avx2 => return unsafe { self.step_avx2() },
+            Kernels::Avx2Fma => return unsafe { self.step_fma() },
+            Kernels::Portable => {}
+        }
+        self.step_with::<PortableVariant>();
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn step_avx2(&mut self) {
+        self.step_with::<Avx2Variant>();
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn step_fma(&mut self) {
+        self.step_with::<FmaVariant>();
+    }
+
+    /// One time step from the input in `xh[..in_channels]` into `out`, in the kernel variant `V`
+    /// (a vector cell kernel for hidden sizes 8/16/24/32 in exact mode, the scalar loops otherwise).
+    #[inline(always)]
+    fn step_with<V: Variant>(&mut self) {
         let w = &*self.weights;
         let h = w.hidden;
         if w.cells.is_empty() {
@@ -240,6 +313,10 @@ impl Lstm {
         }
         for (l, cell) in w.cells.iter().enumerate() {
             let (hs, cs) = self.state[2 * h * l..2 * h * (l + 1)].split_at_mut(h);
+            if !w.fast_tanh && V::lstm_cell(&self.xh[..cell.input_size], &cell.wt, &cell.b, hs, cs) {
+                self.xh[..h].copy_from_slice(hs);
+                continue;
+            }
             let cols = cell.input_size + h;
             // [x; h]: layer 0 takes the sample, later layers the new h of the layer below.
             self.xh[cell.input_size..cols].copy_from_slice(hs);
@@ -271,6 +348,12 @@ impl Lstm {
             *y = acc + b;
         }
     }
+}
+
+/// What one streaming call processes: a mono buffer in place, or interleaved frames.
+enum Io<'a> {
+    Mono(&'a mut [f32]),
+    Frames(crate::net::Frames<'a>, usize),
 }
 
 /// NAM Core's cell update, c = σ(f)·c + σ(i)·tanh(g), h = σ(o)·tanh(c), with each activation run

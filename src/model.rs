@@ -115,6 +115,10 @@ impl Model {
 
     /// Builds the model a parsed file describes.
     pub fn from_nam_with(nam: &NamModel, options: &LoadOptions) -> Result<Model> {
+        if let Some(factor) = options.rate_multiplier.filter(|&n| n != 1) {
+            let dilated = crate::rate::dilate(nam, factor, options)?;
+            return Ok(Model::wrap(Net::build(&dilated, options, 0)?));
+        }
         Ok(Model::wrap(Net::build(nam, options, 0)?))
     }
 
@@ -378,13 +382,10 @@ impl Model {
 
     /// Whether [`Model::render_parallel`] can split a signal bit-identically: a finite receptive
     /// field and no recurrent state. An LSTM (or a container, whose sub-model may be one) cannot,
-    /// nor can a Linear on its FFT kernel, whose rounding depends on the block phase.
+    /// nor can a Linear on its FFT kernel, whose rounding depends on the block phase, nor a
+    /// WaveNet whose condition_dsp is one of these (an LSTM condition remembers the whole past).
     pub fn is_chunkable(&self) -> bool {
-        match &self.net {
-            Net::WaveNet(_) | Net::ConvNet(_) => true,
-            Net::Linear(m) => !m.uses_fft(),
-            _ => false,
-        }
+        self.net.is_chunkable()
     }
 
     /// [`Model::render_interleaved`] on up to `threads` threads, bit-identical to it: the signal is

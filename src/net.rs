@@ -68,14 +68,14 @@ impl Clone for Net {
 }
 
 impl Net {
-    /// `depth` counts the nesting of container sub-models.
+    /// `depth` counts the nesting of container sub-models and condition_dsps.
     pub(crate) fn build(nam: &NamModel, options: &LoadOptions, depth: usize) -> Result<Net> {
         options.check_limit("number of weights", options.limits.max_weights, nam.weights.len())?;
         match nam.architecture.as_str() {
             "WaveNet" if crate::wavenet::slimmable::is_slimmable(&nam.config) => {
-                Ok(Net::Container(Container::slimmable_wavenet(nam, options)?))
+                Ok(Net::Container(Container::slimmable_wavenet(nam, options, depth)?))
             }
-            "WaveNet" => Ok(Net::WaveNet(WaveNet::new(&nam.config, &nam.weights, nam.sample_rate, options)?)),
+            "WaveNet" => Ok(Net::WaveNet(WaveNet::nested(&nam.config, &nam.weights, nam.sample_rate, options, depth)?)),
             "LSTM" => Ok(Net::Lstm(Lstm::new(&nam.config, &nam.weights, nam.sample_rate, options)?)),
             "ConvNet" => Ok(Net::ConvNet(ConvNet::new(&nam.config, &nam.weights, options)?)),
             "Linear" => Ok(Net::Linear(Linear::new(&nam.config, &nam.weights, options)?)),
@@ -198,7 +198,7 @@ impl Net {
     /// allocates nothing. Also the way out after NaN input.
     pub(crate) fn reset(&mut self) {
         match self {
-            Net::WaveNet(m) => m.prewarm(),
+            Net::WaveNet(m) => m.reset(),
             Net::Lstm(m) => m.reset(),
             Net::ConvNet(m) => m.prewarm(),
             Net::Linear(m) => m.reset(),
@@ -207,8 +207,8 @@ impl Net {
     }
 
     /// NAM Core's `prewarm()`: feed silence from the current state. For a WaveNet this is the same
-    /// as [`Net::reset`] (the state under silence does not depend on the past); an LSTM runs
-    /// [`Net::prewarm_samples`] zeros from wherever it is.
+    /// as [`Net::reset`] (the state under silence does not depend on the past) unless its
+    /// condition_dsp is recurrent; an LSTM runs [`Net::prewarm_samples`] zeros from wherever it is.
     pub(crate) fn prewarm(&mut self) {
         match self {
             Net::WaveNet(m) => m.prewarm(),
@@ -234,11 +234,55 @@ impl Net {
     /// Zeros NAM Core feeds when it prewarms this model (rounded up to its 64-frame blocks for an LSTM).
     pub(crate) fn prewarm_samples(&self) -> usize {
         match self {
-            Net::WaveNet(m) => m.receptive_field(),
+            Net::WaveNet(m) => m.prewarm_samples(),
             Net::Lstm(m) => m.prewarm_samples(),
             Net::ConvNet(m) => m.receptive_field(),
             Net::Linear(_) => 0,
             Net::Container(c) => c.active().prewarm_samples(),
+        }
+    }
+
+    /// Whether the model has state that silence does not wipe out (an LSTM, also as a
+    /// condition_dsp or the active sub-model of a container).
+    pub(crate) fn is_recurrent(&self) -> bool {
+        match self {
+            Net::Lstm(_) => true,
+            Net::WaveNet(m) => m.is_recurrent(),
+            Net::Container(c) => c.active().is_recurrent(),
+            Net::ConvNet(_) | Net::Linear(_) => false,
+        }
+    }
+
+    /// Whether a signal split into chunks that start `receptive_field() − 1` frames early gives
+    /// bit-identical output (see `Model::is_chunkable`): a finite receptive field, no recurrent
+    /// state, and no FFT Linear (whose rounding depends on the block phase), condition_dsp included.
+    pub(crate) fn is_chunkable(&self) -> bool {
+        match self {
+            Net::WaveNet(m) => m.condition().is_none_or(Net::is_chunkable),
+            Net::ConvNet(_) => true,
+            Net::Linear(m) => !m.uses_fft(),
+            Net::Lstm(_) | Net::Container(_) => false,
+        }
+    }
+
+    /// The state at construction, before any prewarm (used when a WaveNet with a recurrent
+    /// condition_dsp prewarms the way NAM Core does). Models whose prewarmed state is the state
+    /// under silence just reset.
+    pub(crate) fn restart(&mut self) {
+        match self {
+            Net::WaveNet(m) => m.restart(),
+            Net::Lstm(m) => m.restart(),
+            other => other.reset(),
+        }
+    }
+
+    /// Copies the streaming state of `other` (the same model), allocation-free; for the
+    /// architectures whose prewarmed state is the state under silence this is a reset.
+    pub(crate) fn copy_state_from(&mut self, other: &Net) {
+        match (self, other) {
+            (Net::WaveNet(m), Net::WaveNet(o)) => m.copy_state_from(o),
+            (Net::Lstm(m), Net::Lstm(o)) => m.copy_state_from(o),
+            (m, _) => m.reset(),
         }
     }
 

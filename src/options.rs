@@ -55,6 +55,45 @@ pub struct LoadOptions {
     pub no_fma_kernels: bool,
     /// Overrides a Linear model's `implementation` (NAM Core's `auto` rule otherwise).
     pub linear_implementation: Option<crate::linear::LinearImplementation>,
+    /// Run the model at this integer multiple of its trained sample rate by multiplying every
+    /// dilation (`crate::rate`: exact, no latency); `None` (or 1) runs it as trained. Models it
+    /// cannot apply to (LSTM, a post-stack head with kernel > 1) fail to load with `Unsupported`.
+    pub rate_multiplier: Option<usize>,
+    /// Whose reading of the file to compute: NAM Core's (the default) or the PyTorch trainer's.
+    pub semantics: Semantics,
+}
+
+/// Where NAM Core and the PyTorch trainer compute different things for the same file
+/// (`docs/compatibility.md`), which one to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Semantics {
+    /// What the plugin plays (NAM Core 0.5.5).
+    #[default]
+    Core,
+    /// What training computed (`neural-amp-modeler`'s forward pass): reversed Linear taps,
+    /// Hardtanh `min_val`/`max_val`, `layer1x1_post_film` in every gating mode, an inactive
+    /// `layer1x1` adds the activation, a FiLM without `active` is off, LSTMs start (and reset)
+    /// at the file's h0/c0 without prewarm, and the extra activations Softsigmoid, ELU and GELU.
+    Trainer,
+}
+
+impl Semantics {
+    /// `"core"` or `"trainer"` (the Python keyword's values).
+    pub fn parse(name: &str) -> Option<Semantics> {
+        match name {
+            "core" => Some(Semantics::Core),
+            "trainer" => Some(Semantics::Trainer),
+            _ => None,
+        }
+    }
+
+    /// The Python keyword's value for this reading.
+    pub fn name(self) -> &'static str {
+        match self {
+            Semantics::Core => "core",
+            Semantics::Trainer => "trainer",
+        }
+    }
 }
 
 impl LoadOptions {

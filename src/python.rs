@@ -14,6 +14,8 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::{Limits, LoadOptions, Model, NamError, NamModel, SlimmableControl};
 
+mod host_rate;
+
 pyo3::import_exception!(nam_rs._errors, NamFormatError);
 pyo3::import_exception!(nam_rs._errors, NamVersionError);
 pyo3::import_exception!(nam_rs._errors, UnsupportedModelError);
@@ -199,8 +201,33 @@ fn limit_slots(l: &mut Limits) -> [(&'static str, &mut usize); 8] {
     ]
 }
 
-fn options_from(fast_tanh: bool, portable_kernels: bool, limits: Option<&Bound<'_, PyDict>>) -> PyResult<LoadOptions> {
-    let mut options = LoadOptions { fast_tanh, portable_kernels, ..LoadOptions::default() };
+/// The load keywords shared by `_load`, `_loads` and `_unpickle`.
+struct LoadKeywords<'a, 'py> {
+    fast_tanh: bool,
+    portable_kernels: bool,
+    limits: Option<&'a Bound<'py, PyDict>>,
+    semantics: &'a str,
+    linear_implementation: Option<&'a str>,
+}
+
+fn options_from(keywords: LoadKeywords<'_, '_>) -> PyResult<LoadOptions> {
+    let LoadKeywords { fast_tanh, portable_kernels, limits, semantics, linear_implementation } = keywords;
+    let semantics = crate::Semantics::parse(semantics).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "semantics must be \"core\" (what NAM Core plays) or \"trainer\" (what the trainer computes), not {semantics:?}"
+        ))
+    })?;
+    let linear_implementation = match linear_implementation {
+        None => None,
+        Some(name @ ("auto" | "direct" | "fft")) => crate::LinearImplementation::parse(name),
+        Some(other) => {
+            return Err(PyValueError::new_err(format!(
+                "linear_implementation must be \"auto\", \"direct\", \"fft\" or None (the file's own), not {other:?}"
+            )))
+        }
+    };
+    let mut options =
+        LoadOptions { fast_tanh, portable_kernels, semantics, linear_implementation, ..LoadOptions::default() };
     if let Some(limits) = limits {
         for (key, value) in limits.iter() {
             let key: String = key.extract()?;
@@ -234,16 +261,22 @@ fn build(py: Python<'_>, nam: NamModel, source: Vec<u8>, options: &LoadOptions) 
 
 /// Loads a `.nam` file (use `nam_rs.load`, which also emits the file's warnings).
 #[pyfunction]
-#[pyo3(signature = (path, *, fast_tanh = false, portable_kernels = false, limits = None))]
+#[pyo3(signature = (
+    path, *, fast_tanh = false, portable_kernels = false, limits = None, semantics = "core",
+    linear_implementation = None
+))]
 fn _load(
     py: Python<'_>,
     path: PathBuf,
     fast_tanh: bool,
     portable_kernels: bool,
     limits: Option<&Bound<'_, PyDict>>,
+    semantics: &str,
+    linear_implementation: Option<&str>,
 ) -> PyResult<PyModel> {
     no_panic("loading a model", || {
-        let options = options_from(fast_tanh, portable_kernels, limits)?;
+        let options =
+            options_from(LoadKeywords { fast_tanh, portable_kernels, limits, semantics, linear_implementation })?;
         load_path(py, path, options)
     })
 }
@@ -266,16 +299,22 @@ fn load_path(py: Python<'_>, path: PathBuf, options: LoadOptions) -> PyResult<Py
 
 /// Loads a model from the JSON text (str or bytes) of a `.nam` file.
 #[pyfunction]
-#[pyo3(signature = (data, *, fast_tanh = false, portable_kernels = false, limits = None))]
+#[pyo3(signature = (
+    data, *, fast_tanh = false, portable_kernels = false, limits = None, semantics = "core",
+    linear_implementation = None
+))]
 fn _loads(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     fast_tanh: bool,
     portable_kernels: bool,
     limits: Option<&Bound<'_, PyDict>>,
+    semantics: &str,
+    linear_implementation: Option<&str>,
 ) -> PyResult<PyModel> {
     no_panic("loading a model", || {
-        let options = options_from(fast_tanh, portable_kernels, limits)?;
+        let options =
+            options_from(LoadKeywords { fast_tanh, portable_kernels, limits, semantics, linear_implementation })?;
         let source: Vec<u8> = if let Ok(s) = data.cast::<PyString>() {
             s.to_cow()?.as_bytes().to_vec()
         } else if let Ok(b) = data.cast::<PyBytes>() {
@@ -530,6 +569,8 @@ impl PyModel {
             o.portable_kernels,
             limits,
             this.gil_threshold.load(Ordering::Relaxed),
+            o.semantics.name(),
+            o.linear_implementation.map(linear_implementation_name),
         )
             .into_pyobject(py)?
             .into_any();
@@ -595,6 +636,12 @@ impl PyModel {
     #[getter]
     fn architecture(&self) -> &str {
         &self.info.architecture
+    }
+
+    /// `"core"` or `"trainer"`: whose reading of the file this model computes (the load keyword).
+    #[getter]
+    fn semantics(&self) -> &'static str {
+        self.info.options.semantics.name()
     }
 
     #[getter]
@@ -713,8 +760,18 @@ fn describe(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
+/// The Python keyword's name of a Linear implementation override.
+fn linear_implementation_name(implementation: crate::LinearImplementation) -> &'static str {
+    match implementation {
+        crate::LinearImplementation::Auto => "auto",
+        crate::LinearImplementation::Direct => "direct",
+        crate::LinearImplementation::Fft => "fft",
+    }
+}
+
 /// Rebuilds a pickled model (see `Model.__reduce__`).
 #[pyfunction]
+#[allow(clippy::too_many_arguments)] // the fields of `__reduce__`'s tuple, positionally
 fn _unpickle(
     py: Python<'_>,
     data: &Bound<'_, PyBytes>,
@@ -722,8 +779,10 @@ fn _unpickle(
     portable_kernels: bool,
     limits: &Bound<'_, PyDict>,
     gil_threshold: usize,
+    semantics: &str,
+    linear_implementation: Option<&str>,
 ) -> PyResult<PyModel> {
-    let model = _loads(py, data.as_any(), fast_tanh, portable_kernels, Some(limits))?;
+    let model = _loads(py, data.as_any(), fast_tanh, portable_kernels, Some(limits), semantics, linear_implementation)?;
     model.gil_threshold.store(gil_threshold, Ordering::Relaxed);
     Ok(model)
 }
@@ -741,6 +800,7 @@ fn _fma_peak_gflops(py: Python<'_>, seconds: f64) -> PyResult<f64> {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyModel>()?;
+    m.add_class::<host_rate::PyHostRateModel>()?;
     m.add_function(wrap_pyfunction!(_load, m)?)?;
     m.add_function(wrap_pyfunction!(_loads, m)?)?;
     m.add_function(wrap_pyfunction!(_unpickle, m)?)?;

@@ -189,6 +189,26 @@ fn subjects() -> Vec<Subject> {
                 out.push(plain(&format!("core:{name}"), dir.join("models").join(format!("{name}.nam"))));
             }
         }
+        // The trainer's residual path (inactive layer1x1 adds the activation) under Semantics::Trainer.
+        out.push(Subject {
+            label: "trainer:layer1x1_inactive".to_string(),
+            path: common::fixtures_dir().join("trainer_semantics").join("layer1x1_inactive.nam"),
+            options: LoadOptions { semantics: nam_rs::Semantics::Trainer, ..LoadOptions::default() },
+        });
+        // Models rendered by NAM Core: condition_dsp of each architecture, slimmable with head1x1 + FiLMs
+        // and with an LSTM condition_dsp.
+        for name in [
+            "wavenet_lstm_condition",
+            "wavenet_convnet_condition",
+            "wavenet_linear_condition",
+            "slimmable_wavenet_films",
+            "slimmable_wavenet_lstm_condition",
+        ] {
+            out.push(plain(
+                &format!("core:{name}"),
+                common::fixtures_dir().join("core").join("models").join(format!("{name}.nam")),
+            ));
+        }
         return out;
     }
     let dir = common::reference_dir().unwrap_or_else(|| {
@@ -409,6 +429,41 @@ fn soak(model: &mut Model, subject: &Subject, failures: &mut Vec<String>) {
     }
 }
 
+/// `HostRateModel` (host rate ≠ model rate): the resampling path (44.1 kHz host, and an LSTM at
+/// 96 kHz, which cannot be dilated) and the dilation path (96 kHz host), in blocks of 1 to 4096
+/// frames, a call that completes several resampler blocks at once, and `reset`.
+fn check_host_rate() -> Vec<String> {
+    let mut failures = Vec::new();
+    let cases = [
+        ("wavenet_standard", 44_100.0),
+        ("wavenet_standard", 96_000.0),
+        ("lstm_1x8", 96_000.0),
+        ("linear_long", 44_100.0),
+    ];
+    for (name, rate) in cases {
+        let path = common::fixtures_dir().join("models").join(format!("{name}.nam"));
+        let nam = NamModel::from_file(&path).expect("fixture loads");
+        let mut chain =
+            nam_rs::HostRateModel::new(&nam, &LoadOptions::default(), rate).expect("host-rate model builds");
+        let label = format!("{name} at {rate} Hz ({})", chain.rate_conversion().name());
+        let mut buffer = signal(8192);
+        for (block, calls) in BLOCKS {
+            let buf = &mut buffer[..block * calls];
+            let counts = measure(|| buf.chunks_mut(block).for_each(|chunk| chain.process_buffer(chunk)));
+            if counts.total() != 0 {
+                failures
+                    .push(format!("{label}: process_buffer (block {block} x {calls}) touched the heap: {counts:?}"));
+            }
+        }
+        let counts = measure(|| chain.reset());
+        if counts.total() != 0 {
+            failures.push(format!("{label}: reset touched the heap: {counts:?}"));
+        }
+        eprintln!("ok {label}: latency {}", chain.latency());
+    }
+    failures
+}
+
 fn main() {
     let started = std::time::Instant::now();
     self_check();
@@ -422,7 +477,8 @@ fn main() {
             .map(|(h, s)| h.join().unwrap_or_else(|_| Err(vec![format!("{}: panicked", s.label)])))
             .collect()
     });
-    let mut failures = Vec::new();
+    let mut failures =
+        std::thread::spawn(check_host_rate).join().unwrap_or_else(|_| vec!["host rate: panicked".into()]);
     for result in results {
         match result {
             Ok(line) => eprintln!("{line}"),

@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use nam_rs::{Model, NamError, NamModel};
+use nam_rs::{LoadOptions, Model, NamError, NamModel, Semantics};
 
 // ------------------------------------------------------------------------------------------------
 // Cases
@@ -21,6 +21,8 @@ const BIG_WEIGHTS: usize = 2000;
 struct Case {
     name: String,
     nam: NamModel,
+    /// Default options, except for the `trainer:` case (Semantics::Trainer).
+    options: LoadOptions,
     is_lstm: bool,
     /// The input prefix every check uses.
     signal: Vec<f32>,
@@ -32,9 +34,22 @@ struct Case {
 
 impl Case {
     fn fresh(&self) -> Model {
-        Model::from_nam(&self.nam).unwrap_or_else(|e| panic!("{}: {e}", self.name))
+        Model::from_nam_with(&self.nam, &self.options).unwrap_or_else(|e| panic!("{}: {e}", self.name))
     }
 }
+
+/// WaveNets whose condition_dsp is an LSTM: silence does not make them forget, so prewarm() is
+/// not a reset there (NAM Core's prewarm runs `prewarm_samples()` zeros from the current state).
+const RECURRENT_CONDITION: [&str; 2] = ["core:wavenet_lstm_condition", "core:slimmable_wavenet_lstm_condition"];
+
+/// `tests/fixtures/core/models` files checked here.
+const CORE_FIXTURE_MODELS: [&str; 5] = [
+    "wavenet_lstm_condition",
+    "wavenet_convnet_condition",
+    "wavenet_linear_condition",
+    "slimmable_wavenet_films",
+    "slimmable_wavenet_lstm_condition",
+];
 
 fn model_files() -> Vec<(String, std::path::PathBuf)> {
     let dir = common::fixtures_dir();
@@ -64,12 +79,20 @@ fn model_files() -> Vec<(String, std::path::PathBuf)> {
         }
         None => eprintln!("note: ../shared/reference not found; NAM Core's example models are not checked"),
     }
+    // The trainer's residual path (inactive layer1x1 adds the activation), loaded with Semantics::Trainer.
+    files.push(("trainer:layer1x1_inactive".into(), dir.join("trainer_semantics").join("layer1x1_inactive.nam")));
+    // Models rendered by NAM Core (tests/fixtures/core): condition_dsps, slimmable with FiLMs.
+    for name in CORE_FIXTURE_MODELS {
+        files.push((format!("core:{name}"), dir.join("core").join("models").join(format!("{name}.nam"))));
+    }
     files
 }
 
 fn build_case(name: &str, path: &std::path::Path, input: &[f32]) -> Option<Case> {
     let nam = NamModel::from_file(path).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut model = match Model::from_nam(&nam) {
+    let semantics = if name.starts_with("trainer:") { Semantics::Trainer } else { Semantics::Core };
+    let options = LoadOptions { semantics, ..LoadOptions::default() };
+    let mut model = match Model::from_nam_with(&nam, &options) {
         Ok(m) => m,
         // tests/parity.rs fails for a fixture this build cannot run; nothing to split here.
         Err(e @ NamError::Unsupported { .. }) => {
@@ -87,7 +110,7 @@ fn build_case(name: &str, path: &std::path::Path, input: &[f32]) -> Option<Case>
     model.process_buffer(&mut one_shot);
     assert!(one_shot.iter().all(|y| y.is_finite()), "{name}: non-finite output");
     assert!(one_shot.iter().any(|&y| y != one_shot[0]), "{name}: constant output, the checks would be vacuous");
-    Some(Case { name: name.to_string(), nam, is_lstm, signal, random_len, one_shot })
+    Some(Case { name: name.to_string(), nam, options, is_lstm, signal, random_len, one_shot })
 }
 
 /// Loaded once and shared by the tests (which run in parallel); the one-shot renders are spread
@@ -276,7 +299,7 @@ fn reset_restores_the_start_state() {
             model.prewarm();
             got.extend(split(&mut model, &case.signal[k..], std::iter::repeat(1000)));
             failures.check(case, "Linear prewarm mid-stream is a no-op", &got, &case.one_shot);
-        } else if !case.is_lstm {
+        } else if !case.is_lstm && !RECURRENT_CONDITION.contains(&case.name.as_str()) {
             // WaveNet: prewarm() from any state is the start state (silence forgets everything).
             let mut model = case.fresh();
             split(&mut model, &case.signal[..k], std::iter::repeat(129));
@@ -385,7 +408,8 @@ fn dispatched_and_portable_kernels_agree() {
     let mut failures = Failures(Vec::new());
     for case in cases() {
         let run = |options: &nam_rs::LoadOptions| {
-            let mut model = Model::from_nam_with(&case.nam, options).expect("loads");
+            let options = LoadOptions { semantics: case.options.semantics, ..options.clone() };
+            let mut model = Model::from_nam_with(&case.nam, &options).expect("loads");
             let mut out = case.signal.clone();
             model.process_buffer(&mut out);
             out
@@ -418,7 +442,8 @@ fn every_variant_splits_bit_identically() {
     for case in cases() {
         let signal = &case.signal[..case.random_len.min(3000)];
         for (name, options) in &variants {
-            let fresh = || Model::from_nam_with(&case.nam, options).expect("loads");
+            let options = LoadOptions { semantics: case.options.semantics, ..options.clone() };
+            let fresh = || Model::from_nam_with(&case.nam, &options).expect("loads");
             let mut whole = signal.to_vec();
             fresh().process_buffer(&mut whole);
             for block in [1usize, 7, 64, 129] {

@@ -1,13 +1,14 @@
 //! Parity against NAM Core renders made locally for what `../shared/reference` does not cover
 //! (`tests/fixtures/core`, see its README): Core's fast tanh, the ConvNet and Linear fixtures, and
-//! multi-channel models. Each entry of `manifest.json` names the model, the input, whether Core
-//! had `enable_fast_tanh()` on, and the tolerance; the input goes through in 64-frame blocks, as
+//! multi-channel models, condition_dsps of every architecture, slimmable widths. Each entry of
+//! `manifest.json` names the model, the input, whether Core had `enable_fast_tanh()` on, the
+//! slimmable size it set (if any), and the tolerance; the input goes through in 64-frame blocks, as
 //! Core rendered it. Entries whose model or input is in `../shared/reference` are skipped, with
 //! the reason, when that folder is absent.
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nam_rs::{LoadOptions, Model, NamModel};
 use serde_json::Value;
@@ -24,6 +25,8 @@ struct Render {
     input: PathBuf,
     frames: usize,
     fast_tanh: bool,
+    /// `SetSlimmableSize` before Core's `Reset`.
+    slimmable_size: Option<f64>,
     output: PathBuf,
     tolerance: f32,
 }
@@ -60,6 +63,7 @@ fn renders() -> (Vec<Render>, Vec<String>) {
             input,
             frames: e["frames"].as_u64().expect("frames") as usize,
             fast_tanh: e["fast_tanh"].as_bool().expect("fast_tanh"),
+            slimmable_size: e["slimmable_size"].as_f64(),
             output: core_dir().join(text("output")),
             tolerance: e["tolerance"].as_f64().expect("tolerance") as f32,
             name,
@@ -75,10 +79,14 @@ fn planar(shape: &[usize], data: &[f32], frames: usize) -> Vec<Vec<f32>> {
 }
 
 /// The model's output for the first `frames` of the input, processed in 64-frame blocks.
-fn run(model_path: &Path, fast_tanh: bool, input: &[Vec<f32>], frames: usize) -> Vec<Vec<f32>> {
+fn run(r: &Render, fast_tanh: bool, input: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let (model_path, frames) = (&r.model, r.frames);
     let nam = NamModel::from_file(model_path).expect("load");
     let options = LoadOptions { fast_tanh, ..LoadOptions::default() };
     let mut model = Model::from_nam_with(&nam, &options).expect("build");
+    if let Some(size) = r.slimmable_size {
+        model.set_slimmable_size(size).expect("slimmable");
+    }
     assert_eq!(model.num_input_channels(), input.len(), "{}: input channels", model_path.display());
     let mut out = vec![vec![0.0f32; frames]; model.num_output_channels()];
     for start in (0..frames).step_by(BLOCK) {
@@ -103,7 +111,7 @@ fn nam_rs_matches_local_core_renders() {
         let (out_shape, expected) = common::read_npy(&r.output);
         assert_eq!(out_shape[0], r.frames, "{}: render length", r.name);
         let expected = planar(&out_shape, &expected, r.frames);
-        let got = run(&r.model, r.fast_tanh, &input, r.frames);
+        let got = run(&r, r.fast_tanh, &input);
         assert_eq!(got.len(), expected.len(), "{}: output channels", r.name);
         for (c, (g, e)) in got.iter().zip(&expected).enumerate() {
             common::assert_parity_tol(&format!("{} channel {c}", r.name), g, e, r.tolerance);
@@ -121,7 +129,7 @@ fn fast_tanh_renders_differ_from_exact_output() {
     for r in fast {
         let (in_shape, in_data) = common::read_npy(&r.input);
         let (_, expected) = common::read_npy(&r.output);
-        let exact = run(&r.model, false, &planar(&in_shape, &in_data, r.frames), r.frames);
+        let exact = run(r, false, &planar(&in_shape, &in_data, r.frames));
         let worst = exact[0].iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert!(worst > 10.0 * r.tolerance, "{}: exact tanh is only {worst:e} from the fast-tanh render", r.name);
     }

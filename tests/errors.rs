@@ -465,6 +465,15 @@ fn cases() -> Vec<Case> {
             &["config.layers[0].gating_mode", "\"weird\"", "blended"],
         ),
         fails(
+            "null secondary activation on a gated layer (NAM Core throws)",
+            WaveNet(|v| {
+                layer0(v)["gating_mode"] = json!(["none", "gated"]);
+                layer0(v)["secondary_activation"] = json!([null, null]);
+            }),
+            format_at!("config.layers[0].secondary_activation[1]"),
+            &["config.layers[0].secondary_activation[1]", "gated or blended", "null"],
+        ),
+        fails(
             "input_size does not match",
             WaveNet(|v| layer0(v)["input_size"] = json!(2)),
             format_at!("config.layers[0].input_size"),

@@ -248,3 +248,21 @@ def test_python_m_exit_status_and_no_traceback(command: str, status: int, tmp_pa
         assert done.stderr.count("\n") == 1 and "already exists" in done.stderr
     else:
         assert "first diverging sample: 10" in done.stdout
+
+
+def test_semantics_option_reads_the_file_as_the_trainer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # ELU is an activation the trainer exports and NAM Core rejects (tests/fixtures/trainer_semantics).
+    elu = FIXTURES / "trainer_semantics" / "act_elu.nam"
+    status, _, err = run(["info", str(elu)], capsys)
+    assert status == 1 and "ELU" in one_line_error(err) and 'semantics="trainer"' in err
+    status, out, _ = run(["info", str(elu), "--json", "--semantics", "trainer"], capsys)
+    assert status == 0 and json.loads(out)["semantics"] == "trainer"
+    x = np.load(INPUT)[:4096]
+    source, output = tmp_path / "di.wav", tmp_path / "wet.wav"
+    sf.write(source, x, 48000, subtype="FLOAT")
+    status, _, err = run(["render", str(elu), str(source), str(output), "--semantics", "trainer"], capsys)
+    assert status == 0, err
+    expected = nam_rs.load(elu, semantics="trainer").render(sf.read(source, dtype="float32")[0])
+    assert np.array_equal(sf.read(output, dtype="float32")[0], expected)  # no gain, same rate: bit for bit
+    status, _, err = run(["render", str(elu), str(source), str(tmp_path / "core.wav")], capsys)
+    assert status == 1 and "ELU" in one_line_error(err)

@@ -1,9 +1,10 @@
 """nam-rs against NAM Core renders made locally (``tests/fixtures/core``, see its README): Core's fast tanh, the
-ConvNet and Linear fixtures, and multi-channel models through the 2-D ``(frames, channels)`` API.
+ConvNet and Linear fixtures, multi-channel models through the 2-D ``(frames, channels)`` API, condition_dsps of
+every architecture and a slimmable WaveNet at each width.
 
-Each manifest entry names the model, the input, whether Core ran with ``enable_fast_tanh()``, and the tolerance;
-the input goes through ``model.process`` in 64-frame blocks, as Core rendered it. Entries that need
-``../shared/reference`` are skipped, with the reason, when it is absent.
+Each manifest entry names the model, the input, whether Core ran with ``enable_fast_tanh()``, the slimmable size it
+set (if any), and the tolerance; the input goes through ``model.process`` in 64-frame blocks, as Core rendered it.
+Entries that need ``../shared/reference`` are skipped, with the reason, when it is absent.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def render_in_blocks(model: nam_rs.Model, x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("entry", RENDERS, ids=[e["name"] for e in RENDERS])
 def test_matches_core_render(entry: dict[str, Any]) -> None:
     model = nam_rs.load(source(entry["model_dir"]) / entry["model"], fast_tanh=entry["fast_tanh"])
+    if "slimmable_size" in entry:
+        model.slimmable_size = entry["slimmable_size"]
     expected = np.load(CORE / entry["output"])
     got = render_in_blocks(model, input_of(entry))
     assert got.shape == expected.shape == tuple(entry["shape"])

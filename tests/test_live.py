@@ -222,8 +222,11 @@ class FakeStream:
         self._run(10)
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected"), [([], "Hz; latency"), (["--host-rate", "44100"], "at 44100 Hz (resample from 48000 Hz)")]
+)
 def test_live_amp_example_runs_against_a_simulated_device(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], extra: list[str], expected: str
 ) -> None:
     streams: list[FakeStream] = []
     fake = types.ModuleType("sounddevice")
@@ -234,9 +237,9 @@ def test_live_amp_example_runs_against_a_simulated_device(
     assert spec is not None and spec.loader is not None
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    assert example.main(["--blocksize", "64", "--input-channel", "1", "--status-every", "0"]) == 0
+    assert example.main(["--blocksize", "64", "--input-channel", "1", "--status-every", "0", *extra]) == 0
     printed = capsys.readouterr().out
-    assert "latency in 4.0 ms + out 6.0 ms" in printed and "gains -6/+3 dB" in printed
+    assert "latency in 4.0 ms + out 6.0 ms" in printed and "gains -6/+3 dB" in printed and expected in printed
     assert "stopped: 20 blocks, 1280 frames, 0 xruns, 1 swaps" in printed
     (stream,) = streams
     assert all(np.isfinite(out).all() and np.array_equal(out[:, 0], out[:, 1]) for out in stream.outputs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping
+from typing import Literal
 
 from nam_rs import batch, testing
 from nam_rs._core import DEFAULT_GIL_THRESHOLD, Model, _load, _loads
@@ -70,6 +71,8 @@ def load(
     limits: Mapping[str, int] | None = None,
     gil_threshold: int | None = None,
     portable_kernels: bool = False,
+    semantics: Literal["core", "trainer"] = "core",
+    linear_implementation: Literal["auto", "direct", "fft"] | None = None,
 ) -> Model:
     """Load a .nam file into a ready-to-run, prewarmed model.
 
@@ -81,16 +84,26 @@ def load(
         portable_kernels: run the baseline x86-64 kernels even on an AVX2 CPU (the default FMA kernels
             round each multiply-add once, so they agree within 1e-6 of the peak, not bit for bit; for
             comparisons and benchmarks).
+        semantics: ``"core"`` computes what NAM Core (the plugin) plays; ``"trainer"`` what the PyTorch
+            trainer computed for the same file where the two disagree (Linear tap order, Hardtanh bounds,
+            residual path, FiLM defaults, LSTM start state) and accepts the trainer-only activations
+            Softsigmoid, ELU and GELU. See docs/compatibility.md.
+        linear_implementation: run a Linear model's FIR in the ``"direct"`` form or as a partitioned
+            ``"fft"`` (same output within float rounding); ``"auto"`` is NAM Core's rule (FFT above 256
+            taps); None uses the file's own ``implementation``.
 
     Raises:
         FileNotFoundError: the file does not exist.
         NamFormatError, NamVersionError, UnsupportedModelError, NamLimitError: the file cannot be run.
+        ValueError: an unknown keyword value (``semantics``, ``linear_implementation``, ``limits``).
     """
     model = _load(
         os.fspath(path),
         fast_tanh=fast_tanh,
         portable_kernels=portable_kernels,
         limits=dict(limits) if limits else None,
+        semantics=semantics,
+        linear_implementation=linear_implementation,
     )
     return _finish(model, gil_threshold)
 
@@ -102,9 +115,16 @@ def loads(
     limits: Mapping[str, int] | None = None,
     gil_threshold: int | None = None,
     portable_kernels: bool = False,
+    semantics: Literal["core", "trainer"] = "core",
+    linear_implementation: Literal["auto", "direct", "fft"] | None = None,
 ) -> Model:
     """Load a model from the JSON text of a .nam file (str or bytes); same options as :func:`load`."""
     model = _loads(
-        data, fast_tanh=fast_tanh, portable_kernels=portable_kernels, limits=dict(limits) if limits else None
+        data,
+        fast_tanh=fast_tanh,
+        portable_kernels=portable_kernels,
+        limits=dict(limits) if limits else None,
+        semantics=semantics,
+        linear_implementation=linear_implementation,
     )
     return _finish(model, gil_threshold)

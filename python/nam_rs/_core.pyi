@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension (checked with ``python -m mypy.stubtest nam_rs``)."""
 
 import os
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, Literal, final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -9,10 +9,36 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["DEFAULT_GIL_THRESHOLD", "Model", "_fma_peak_gflops", "_load", "_loads", "_unpickle"]
+__all__ = ["DEFAULT_GIL_THRESHOLD", "HostRateModel", "Model", "_fma_peak_gflops", "_load", "_loads", "_unpickle"]
 
 DEFAULT_GIL_THRESHOLD: int
 _FAILPOINTS: bool
+
+@final
+class HostRateModel:
+    """``model`` run at ``host_sample_rate``: as is when the rates match, with every dilation multiplied by N when
+    the host rate is N x the model's (exact, no latency; not for LSTMs or a post-stack head with kernel > 1), else
+    through a streaming resampler with a fixed ``latency``. Built from the model's file (its own copy)."""
+
+    def __new__(cls, model: Model, host_sample_rate: float) -> HostRateModel: ...
+    def process(self, buffer: NDArray[np.float32]) -> None:
+        """Process a 1-D C-contiguous float32 array of host-rate samples in place (allocation-free; any length,
+        output independent of how the stream is split)."""
+    def reset(self) -> None:
+        """Back to the start state: model prewarmed, resampler empty (allocation-free)."""
+    @property
+    def latency(self) -> int:
+        """Host samples between an input sample and the output it causes (0 unless resampling)."""
+    @property
+    def rate_conversion(self) -> Literal["none", "dilation", "resample"]: ...
+    @property
+    def dilation_factor(self) -> int:
+        """N when the dilations were multiplied by N, else 1."""
+    @property
+    def host_sample_rate(self) -> float: ...
+    @property
+    def model_sample_rate(self) -> float:
+        """The model's own rate (48 kHz when its file does not say)."""
 
 @final
 class Model:
@@ -37,7 +63,7 @@ class Model:
         """A new model sharing the weights, in the prewarmed start state."""
     def __copy__(self) -> Model: ...
     def __deepcopy__(self, memo: Any, /) -> Model: ...
-    def __reduce__(self) -> tuple[Any, tuple[bytes, bool, bool, dict[str, int], int]]:
+    def __reduce__(self) -> tuple[Any, tuple[bytes, bool, bool, dict[str, int], int, str, str | None]]:
         """Pickle support: the source JSON and load options (the model unpickles prewarmed)."""
     @property
     def slimmable_size(self) -> float | None:
@@ -60,6 +86,9 @@ class Model:
         """Whether an internal error left the state untrustworthy (cleared by :meth:`reset`)."""
     @property
     def architecture(self) -> str: ...
+    @property
+    def semantics(self) -> Literal["core", "trainer"]:
+        """``"core"`` or ``"trainer"``: whose reading of the file this model computes (the load keyword)."""
     @property
     def version(self) -> str: ...
     @property
@@ -97,13 +126,31 @@ class Model:
     def gil_threshold(self, frames: int) -> None: ...
 
 def _load(
-    path: str, *, fast_tanh: bool = False, portable_kernels: bool = False, limits: dict[str, int] | None = None
+    path: str,
+    *,
+    fast_tanh: bool = False,
+    portable_kernels: bool = False,
+    limits: dict[str, int] | None = None,
+    semantics: str = "core",
+    linear_implementation: str | None = None,
 ) -> Model: ...
 def _loads(
-    data: str | bytes, *, fast_tanh: bool = False, portable_kernels: bool = False, limits: dict[str, int] | None = None
+    data: str | bytes,
+    *,
+    fast_tanh: bool = False,
+    portable_kernels: bool = False,
+    limits: dict[str, int] | None = None,
+    semantics: str = "core",
+    linear_implementation: str | None = None,
 ) -> Model: ...
 def _unpickle(
-    data: bytes, fast_tanh: bool, portable_kernels: bool, limits: dict[str, int], gil_threshold: int
+    data: bytes,
+    fast_tanh: bool,
+    portable_kernels: bool,
+    limits: dict[str, int],
+    gil_threshold: int,
+    semantics: str,
+    linear_implementation: str | None,
 ) -> Model: ...
 def _fma_peak_gflops(seconds: float) -> float:
     """Single-core FP32 multiply-add peak in GFLOP/s (2 FLOP per FMA), measured for ``seconds``

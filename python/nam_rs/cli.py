@@ -32,6 +32,7 @@ _INFO_PROPERTIES = (
     "num_output_channels",
     "num_weights",
     "macs_per_sample",
+    "semantics",
     "loudness",
     "input_level_dbu",
     "output_level_dbu",
@@ -57,11 +58,11 @@ def _refuse_existing(path: Path, overwrite: bool) -> None:
         raise _UserError(f"{path} already exists (pass --overwrite to replace it)")
 
 
-def _load(path: str) -> nam_rs.Model:
+def _load(path: str, semantics: str = "core") -> nam_rs.Model:
     if not Path(path).is_file():
         raise _UserError(f"no such model file: {path}")
     try:
-        return nam_rs.load(path)
+        return nam_rs.load(path, semantics="trainer" if semantics == "trainer" else "core")
     except (OSError, nam_rs.NamError) as exc:
         raise _UserError(f"cannot run {path}: {exc}") from None
 
@@ -72,9 +73,7 @@ def _load(path: str) -> nam_rs.Model:
 
 
 def _info(model: nam_rs.Model) -> dict[str, Any]:
-    info = {name: getattr(model, name, None) for name in _INFO_PROPERTIES}
-    # TODO(macs_per_sample): the lead is adding Model.macs_per_sample; until it is in _core.pyi,
-    # getattr's default prints "unknown" / null.
+    info = {name: getattr(model, name) for name in _INFO_PROPERTIES}
     info["metadata"] = model.metadata
     return info
 
@@ -126,7 +125,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if not Path(args.model).is_file():
         raise _UserError(f"no such model file: {args.model}")
     try:
-        model = nam_rs.load(args.model)
+        model = nam_rs.load(args.model, semantics="trainer" if args.semantics == "trainer" else "core")
     except (OSError, nam_rs.NamError) as exc:
         summary = _file_summary(args.model) if isinstance(exc, nam_rs.UnsupportedModelError) else {}
         if args.json:
@@ -222,7 +221,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise _UserError(f"cannot render {source}: no such input file: {source}")
     _refuse_existing(output, args.overwrite)
-    loaded = _load(str(model))
+    loaded = _load(str(model), args.semantics)
     try:
         report = nam_rs.render_file(
             loaded, source, output, progress=False if args.no_progress else None, **_render_options(args)
@@ -244,8 +243,19 @@ def _add_render(sub: Any) -> None:
     )
     render.add_argument("paths", nargs="*", metavar="MODEL.nam IN.wav OUT.wav", help="model, input and output")
     render.add_argument("--demo", action="store_true", help="render the bundled demo clip through the demo model")
+    _add_semantics(render)
     _add_render_options(render)
     render.set_defaults(func=_cmd_render)
+
+
+def _add_semantics(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--semantics",
+        choices=("core", "trainer"),
+        default="core",
+        help="read the file as NAM Core (the plugin) does (default), or as the PyTorch trainer computed it "
+        "where the two disagree (docs/compatibility.md)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -306,7 +316,7 @@ def _cmd_parity(args: argparse.Namespace) -> int:
     from nam_rs import testing
 
     try:
-        report = testing.compare(_load(args.model), args.against, args.input, tol=args.tol)
+        report = testing.compare(_load(args.model, args.semantics), args.against, args.input, tol=args.tol)
     except (_UserError, OSError, ValueError, nam_rs.NamError) as exc:
         _error(exc)
         return _PARITY_ERROR
@@ -342,6 +352,7 @@ def _add_parity(sub: Any) -> None:
     parity.add_argument(
         "--tol", type=_tolerance, default=1e-5, help="relative tolerance (default 1e-5, the project's contract)"
     )
+    _add_semantics(parity)
     parity.set_defaults(func=_cmd_parity)
 
 
@@ -430,6 +441,7 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe a .nam file and whether nam-rs can run it")
     info.add_argument("model", help="path to a .nam file")
     info.add_argument("--json", action="store_true", help="print JSON (keys are the Model property names)")
+    _add_semantics(info)
     info.set_defaults(func=_cmd_info)
     _add_render(sub)
     _add_batch(sub)

@@ -15,22 +15,28 @@ channel. Control happens from any other thread, taking effect at the next block 
 >>> stream = sounddevice.Stream(channels=(1, 2), callback=live.callback)    # doctest: +SKIP
 >>> live.swap(nam_rs.load("other.nam"), crossfade_samples=4800)            # any thread  # doctest: +SKIP
 
-See ``examples/live_amp.py``. Host rate = model rate is assumed (no resampling here).
+Host rate != model rate: pass ``host_sample_rate``. When the host runs at N x the model's rate (N >= 2 an
+integer) the processor runs the model with every dilation multiplied by N (exact, no latency); otherwise, or for
+models where that does not apply (LSTM, a post-stack head with kernel > 1), a streaming resampler in the Rust core
+(``latency`` host samples, fixed). ``rate_conversion`` says which ("none", "dilation" or "resample").
+
+See ``examples/live_amp.py``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections import deque
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from nam_rs._core import Model
+from nam_rs._core import HostRateModel, Model
 from nam_rs.levels import db_to_gain
 
-__all__ = ["DEFAULT_CROSSFADE_SAMPLES", "LiveProcessor"]
+__all__ = ["DEFAULT_CROSSFADE_SAMPLES", "HostRateModel", "LiveProcessor"]
 
 DEFAULT_CROSSFADE_SAMPLES = 2048  # about 43 ms at 48 kHz: long enough to hide the new model's cold start
 
@@ -39,7 +45,9 @@ class LiveProcessor:
     """Process a live stream block by block through a model (see the module docstring for the threading rules).
 
     Args:
-        model: the model to start with (its streaming state is used and advanced).
+        model: the model to start with, or a ``.nam`` path to load. Without rate conversion its streaming state is
+            used and advanced; with one, the processor runs its own copy built for the host rate.
+        host_sample_rate: the stream's rate in Hz; None (the default) means the model's own rate.
         max_block: the largest block processed in one go; longer callback blocks are processed in pieces of
             this size (same output, since processing is block-independent).
         input_channel: which input channel feeds the (mono) model.
@@ -50,8 +58,9 @@ class LiveProcessor:
 
     def __init__(
         self,
-        model: Model,
+        model: Model | str | os.PathLike[str],
         *,
+        host_sample_rate: float | None = None,
         max_block: int = 4096,
         input_channel: int = 0,
         input_gain_db: float = 0.0,
@@ -62,7 +71,15 @@ class LiveProcessor:
             raise ValueError(f"max_block must be at least 1, got {max_block}")
         if input_channel < 0:
             raise ValueError(f"input_channel must be >= 0, got {input_channel}")
+        if not isinstance(model, Model):
+            import nam_rs
+
+            model = nam_rs.load(model)
+        if host_sample_rate is not None and not (math.isfinite(host_sample_rate) and host_sample_rate > 0):
+            raise ValueError(f"host_sample_rate must be a positive number of Hz, got {host_sample_rate!r}")
+        self._host_sample_rate = None if host_sample_rate is None else float(host_sample_rate)
         self._model = model
+        self._stage = self._stage_for(model)  # None: the model runs as is
         self.input_channel = input_channel
         self.crossfade_samples = _check_crossfade(crossfade_samples)
         self._input_gain_db = self._output_gain_db = 0.0
@@ -74,9 +91,10 @@ class LiveProcessor:
         # The incoming model's weight per sample; float32 like the audio, so no mixed-type (buffered) arithmetic.
         self._fade_weight = np.zeros(max_block, dtype=np.float32)
         self._sample_index = np.arange(max_block, dtype=np.float32)
-        self._pending: deque[tuple[Model, int]] = deque(maxlen=1)  # the latest swap() not yet picked up
-        self._retired: deque[Model] = deque()  # faded-out models, released by the control thread
-        self._outgoing: Model | None = None
+        # The latest swap() not yet picked up: (model, its host-rate stage or None, crossfade).
+        self._pending: deque[tuple[Model, HostRateModel | None, int]] = deque(maxlen=1)
+        self._retired: deque[tuple[Model, HostRateModel | None]] = deque()  # released by the control thread
+        self._outgoing: tuple[Model, HostRateModel | None] | None = None
         self._fade_position = self._fade_length = 0
         self.blocks = 0
         self.frames = 0
@@ -89,12 +107,37 @@ class LiveProcessor:
 
     @property
     def model(self) -> Model:
-        """The model the callback runs now (during a crossfade: the incoming one)."""
+        """The model the callback runs now (during a crossfade: the incoming one; with rate conversion, the model its
+        host-rate copy was built from)."""
         return self._model
 
     @property
     def max_block(self) -> int:
         return len(self._buffer)
+
+    @property
+    def host_sample_rate(self) -> float | None:
+        """The stream's rate given at construction (None: the model's own)."""
+        return self._host_sample_rate
+
+    @property
+    def rate_conversion(self) -> Literal["none", "dilation", "resample"]:
+        """How the current model meets the host rate: as is, dilations x N, or the resampler."""
+        stage = self._stage
+        return "none" if stage is None else stage.rate_conversion
+
+    @property
+    def latency(self) -> int:
+        """Host samples the rate conversion delays the output by (0 unless resampling)."""
+        stage = self._stage
+        return 0 if stage is None else stage.latency
+
+    def _stage_for(self, model: Model) -> HostRateModel | None:
+        """The host-rate runner for ``model``, or None when the model runs as is (built off the audio thread)."""
+        host = self._host_sample_rate
+        if host is None or host == (model.sample_rate or 48_000.0):
+            return None
+        return HostRateModel(model, host)
 
     @property
     def input_gain_db(self) -> float:
@@ -125,17 +168,24 @@ class LiveProcessor:
         (or reset) model, which the processor then owns. A swap requested while another is still pending
         replaces it; one requested during a crossfade starts when that fade ends.
 
+        With ``host_sample_rate`` set, the new model may have any rate: its rate conversion is built here.
+
         Raises:
-            ValueError: the models' sample rates differ (no resampling here), or a bad crossfade length.
+            ValueError: without ``host_sample_rate``, the models' sample rates differ; or a bad crossfade length.
         """
-        if model is self._model or model is self._outgoing:
+        outgoing = self._outgoing
+        if model is self._model or (outgoing is not None and model is outgoing[0]):
             raise ValueError("swap() needs a different Model object (use model.copy() for the same capture)")
         rates = (self._model.sample_rate, model.sample_rate)
-        if None not in rates and rates[0] != rates[1]:
-            raise ValueError(f"the new model runs at {rates[1]:g} Hz, the current one at {rates[0]:g} Hz")
+        if self._host_sample_rate is None and None not in rates and rates[0] != rates[1]:
+            raise ValueError(
+                f"the new model runs at {rates[1]:g} Hz, the current one at {rates[0]:g} Hz "
+                "(give the processor a host_sample_rate to convert)"
+            )
         fade = self.crossfade_samples if crossfade_samples is None else _check_crossfade(crossfade_samples)
+        stage = self._stage_for(model)
         self.collect()
-        self._pending.append((model, fade))
+        self._pending.append((model, stage, fade))
 
     def collect(self) -> None:
         """Release the models faded out so far (done by :meth:`swap` too; call it from a control thread)."""
@@ -175,16 +225,17 @@ class LiveProcessor:
         if outgoing is not None:
             fading = self._fade_buffer[:n]
             fading[:] = buffer
-            outgoing.process(fading, out=fading)
-        self._model.process(buffer, out=buffer)
+            _run(outgoing[0], outgoing[1], fading)
+        _run(self._model, self._stage, buffer)
         if outgoing is not None:
             self._crossfade(buffer, self._fade_buffer[:n])
         buffer *= self._output_gain
         target[:] = buffer[:, np.newaxis]
 
     def _begin_swap(self) -> None:
-        incoming, fade = self._pending.popleft()
-        self._outgoing, self._model = self._model, incoming
+        incoming, stage, fade = self._pending.popleft()
+        self._outgoing = (self._model, self._stage)
+        self._model, self._stage = incoming, stage
         self._fade_position, self._fade_length = 0, fade
         self.swaps += 1
         if fade == 0:
@@ -215,10 +266,19 @@ class LiveProcessor:
 
     def __repr__(self) -> str:
         return (
-            f"LiveProcessor(max_block={self.max_block}, blocks={self.blocks}, frames={self.frames}, "
+            f"LiveProcessor(max_block={self.max_block}, rate_conversion={self.rate_conversion!r}, "
+            f"latency={self.latency}, blocks={self.blocks}, frames={self.frames}, "
             f"xruns={self.xruns}, swaps={self.swaps}, input_gain_db={self.input_gain_db:g}, "
             f"output_gain_db={self.output_gain_db:g})"
         )
+
+
+def _run(model: Model, stage: HostRateModel | None, buffer: NDArray[np.float32]) -> None:
+    """Process ``buffer`` in place at the host rate."""
+    if stage is None:
+        model.process(buffer, out=buffer)
+    else:
+        stage.process(buffer)
 
 
 def _gain(db: float) -> float:

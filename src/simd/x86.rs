@@ -8,7 +8,7 @@
 use std::arch::x86_64::*;
 
 use super::dense::{store_row, Operands, Store};
-use super::{Fused, Plain};
+use super::{vmath, Func, Fused, Plain};
 
 /// The vector form of [`super::Mac`]. `mac8` needs AVX (and FMA for `Fused`), `mac4` SSE (FMA
 /// for `Fused`): callers are compiled with those features.
@@ -83,20 +83,12 @@ unsafe fn tile<M: VecMac, const V: usize, const H: usize, const F: usize>(
         let base = (op.first + t0) * op.stride;
         let xs = &op.x[base..base + (F - 1) * op.stride + op.cin];
         let (xp, wp) = (xs.as_ptr(), op.w.as_ptr());
-        for i in 0..op.cin {
-            // In bounds: i < cin rows of `row` floats (asserted), and f·stride + i < xs.len().
-            let wr = wp.add(i * row);
-            let w8: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(wr.add(8 * v)));
-            let w4: [__m128; H] = std::array::from_fn(|h| _mm_loadu_ps(wr.add(8 * V + 4 * h)));
-            for f in 0..F {
-                let x = *xp.add(f * op.stride + i);
-                for v in 0..V {
-                    a8[f][v] = M::mac8(a8[f][v], w8[v], _mm256_set1_ps(x));
-                }
-                for h in 0..H {
-                    a4[f][h] = M::mac4(a4[f][h], w4[h], _mm_set1_ps(x));
-                }
-            }
+        // Narrow inputs (nano's 4 and 2 channels, a mono condition) get fully unrolled loops.
+        match op.cin {
+            1 => rows::<M, V, H, F, 1>(&mut a8, &mut a4, xp, wp, op.stride, 1),
+            2 => rows::<M, V, H, F, 2>(&mut a8, &mut a4, xp, wp, op.stride, 2),
+            4 => rows::<M, V, H, F, 4>(&mut a8, &mut a4, xp, wp, op.stride, 4),
+            cin => rows::<M, V, H, F, 0>(&mut a8, &mut a4, xp, wp, op.stride, cin),
         }
     }
     for f in 0..F {
@@ -113,6 +105,36 @@ unsafe fn tile<M: VecMac, const V: usize, const H: usize, const F: usize>(
                 _mm_storeu_ps(sp.add(8 * V + 4 * h), s);
             }
             store_row(&mut y[t * y_stride..t * y_stride + n], &sums[..n], store, 0, t);
+        }
+    }
+}
+
+/// The running sums over input rows `0..cin` of one operand (`cin = C` when `C > 0`, a
+/// compile-time trip count). Safety: `wp` holds `cin` rows of `8·V + 4·H` floats and
+/// `xp[f·stride + i]` is in bounds for `f < F`, `i < cin` (checked by the caller).
+#[inline(always)]
+unsafe fn rows<M: VecMac, const V: usize, const H: usize, const F: usize, const C: usize>(
+    a8: &mut [[__m256; V]; F],
+    a4: &mut [[__m128; H]; F],
+    xp: *const f32,
+    wp: *const f32,
+    stride: usize,
+    cin: usize,
+) {
+    let row = 8 * V + 4 * H;
+    let cin = if C > 0 { C } else { cin };
+    for i in 0..cin {
+        let wr = wp.add(i * row);
+        let w8: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(wr.add(8 * v)));
+        let w4: [__m128; H] = std::array::from_fn(|h| _mm_loadu_ps(wr.add(8 * V + 4 * h)));
+        for f in 0..F {
+            let x = *xp.add(f * stride + i);
+            for v in 0..V {
+                a8[f][v] = M::mac8(a8[f][v], w8[v], _mm256_set1_ps(x));
+            }
+            for h in 0..H {
+                a4[f][h] = M::mac4(a4[f][h], w4[h], _mm_set1_ps(x));
+            }
         }
     }
 }
@@ -211,4 +233,26 @@ pub(crate) unsafe fn product_avx2(
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn product_fma(n: usize, ops: &Operands<'_>, frames: usize, y: &mut [f32], ys: usize, st: Store<'_>) {
     avx_widths!(Fused, ops.row, n, ops, frames, y, ys, st)
+}
+
+/// The row functions 8 lanes at a time, in the scalar operation order (bit-identical to the
+/// portable variant). Safety: the CPU has AVX2.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn map_rows_avx2(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
+    map_rows::<Plain>(func, x, frames, stride, width)
+}
+
+/// The row functions with fused multiply-adds in their polynomials. Safety: AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn map_rows_fma(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
+    map_rows::<Fused>(func, x, frames, stride, width)
+}
+
+#[inline(always)]
+unsafe fn map_rows<M: vmath::VecMulAdd>(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
+    match func {
+        Func::Tanh => vmath::map_rows::<vmath::Tanh, M>(x, frames, stride, width),
+        Func::Sigmoid => vmath::map_rows::<vmath::Sigmoid, M>(x, frames, stride, width),
+        Func::SiLU => vmath::map_rows::<vmath::SiLU, M>(x, frames, stride, width),
+    }
 }

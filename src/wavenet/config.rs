@@ -6,7 +6,7 @@ use crate::conv::Conv;
 use crate::error::{NamError, Result};
 use crate::file::NamModel;
 use crate::json::{Field, Obj};
-use crate::options::LoadOptions;
+use crate::options::{LoadOptions, Semantics};
 
 /// How a layer combines its pre-activation rows (NAM Core `GatingMode`).
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,8 @@ pub struct ArrayConfig {
     pub films: [Option<FilmConfig>; 8],
     /// `slimmable.kwargs.allowed_channels` (default 1..=channels) when the array is slimmable.
     pub slimmable: Option<Vec<usize>>,
+    /// NAM Core's or the trainer's reading of the residual path (`layer1x1` off, its FiLM).
+    pub semantics: Semantics,
 }
 
 /// One active FiLM: scale (and shift) rows computed by a 1×1 of the conditioning input.
@@ -208,12 +210,6 @@ impl WaveNetConfig {
                         show(sample_rate)
                     )));
                 }
-                if nested.architecture != "WaveNet" {
-                    return Err(NamError::unsupported(format!(
-                        "a {:?} condition_dsp ({}); WaveNet condition_dsps are supported",
-                        nested.architecture, f.path
-                    )));
-                }
                 Some(nested)
             }
         };
@@ -335,7 +331,7 @@ fn parse_post_head(obj: &Obj<'_>, last_head: usize, options: &LoadOptions) -> Re
     if kernel_sizes.is_empty() {
         return Err(ks.expected("a non-empty list of kernel sizes"));
     }
-    let activation = Activation::parse(&obj.req("activation")?, options.fast_tanh)?;
+    let activation = Activation::parse_with(&obj.req("activation")?, options.fast_tanh, options.semantics)?;
     let head = PostHeadConfig { channels, out_channels, kernel_sizes, activation };
     for (j, (cin, _, _)) in head.convs(last_head).into_iter().enumerate() {
         head.activation.check_channels(cin, &format!("{}.activation (before conv {j})", obj.path))?;
@@ -402,7 +398,7 @@ fn parse_array(obj: &Obj<'_>, options: &LoadOptions) -> Result<ArrayConfig> {
 
     let activations = per_layer(&obj.req("activation")?, layers)?
         .iter()
-        .map(|f| Activation::parse(f, options.fast_tanh))
+        .map(|f| Activation::parse_with(f, options.fast_tanh, options.semantics))
         .collect::<Result<Vec<_>>>()?;
 
     let gating = parse_gating(obj, layers, options)?;
@@ -429,7 +425,7 @@ fn parse_array(obj: &Obj<'_>, options: &LoadOptions) -> Result<ArrayConfig> {
         None => (channels_limit(&obj.req("head_size")?)?, 1, 1, obj.req("head_bias")?.bool()?),
     };
 
-    let a2 = parse_a2(obj, channels, bottleneck, condition_size, &gating)?;
+    let a2 = parse_a2(obj, channels, bottleneck, condition_size, &gating, options.semantics)?;
     Ok(ArrayConfig {
         input_size,
         condition_size,
@@ -449,6 +445,7 @@ fn parse_array(obj: &Obj<'_>, options: &LoadOptions) -> Result<ArrayConfig> {
         head1x1: a2.head1x1,
         films: a2.films,
         slimmable: a2.slimmable,
+        semantics: options.semantics,
     })
 }
 
@@ -481,8 +478,11 @@ fn parse_gating(obj: &Obj<'_>, layers: usize, options: &LoadOptions) -> Result<V
                 // NAM Core never reads the secondary activation of an ungated layer (it may be null or "").
                 return Ok(Gating::None);
             }
-            let g = match secondary.filter(|f| !f.is_null()) {
-                Some(f) => Activation::parse(&f, options.fast_tanh)?,
+            // Absent means Sigmoid (files before A2); a `null` on a gated layer is an error in NAM
+            // Core (its activation parser throws) and the trainer alike.
+            let g = match secondary {
+                Some(f) if f.is_null() => return Err(f.expected("an activation for a gated or blended layer")),
+                Some(f) => Activation::parse_with(&f, options.fast_tanh, options.semantics)?,
                 None => Activation::Sigmoid,
             };
             Ok(if mode == "gated" { Gating::Gated(g) } else { Gating::Blended(g) })
@@ -513,7 +513,14 @@ struct A2Settings {
 
 /// Reads groups, `layer1x1`, `head1x1`, the FiLMs and `slimmable`, with NAM Core's rules and
 /// its divisibility checks (which it makes in the convolution constructors).
-fn parse_a2(obj: &Obj<'_>, c: usize, b: usize, dc: usize, gating: &[Gating]) -> Result<A2Settings> {
+fn parse_a2(
+    obj: &Obj<'_>,
+    c: usize,
+    b: usize,
+    dc: usize,
+    gating: &[Gating],
+    semantics: Semantics,
+) -> Result<A2Settings> {
     let at = |key: &str| format!("{}.{key}", obj.path);
     let divides = |field: String, groups: usize, widths: &[(&str, usize)]| -> Result<()> {
         for (what, width) in widths {
@@ -534,12 +541,26 @@ fn parse_a2(obj: &Obj<'_>, c: usize, b: usize, dc: usize, gating: &[Gating]) -> 
         divides(at("groups_input"), groups_input, &[("input", c), ("output", g)])?;
         divides(at("groups_input_mixin"), groups_mixin, &[("condition", dc), ("output", g)])?;
     }
+    // NAM Core requires every key of a layer1x1/head1x1 object; the trainer's configs have defaults.
+    let trainer = semantics == Semantics::Trainer;
+    let flag = |o: &Obj<'_>, key: &str, default: bool| -> Result<bool> {
+        match o.get_some(key) {
+            None if trainer => Ok(default),
+            _ => o.req(key)?.bool(),
+        }
+    };
+    let size = |o: &Obj<'_>, key: &str| -> Result<usize> {
+        match o.get_some(key) {
+            None if trainer => Ok(1),
+            _ => o.req(key)?.positive(),
+        }
+    };
     let layer1x1 = match obj.get_some("layer1x1") {
         None => Some(1),
         Some(f) => {
             let o = f.object()?;
-            let active = o.req("active")?.bool()?;
-            let groups = o.req("groups")?.positive()?;
+            let active = flag(&o, "active", true)?;
+            let groups = size(&o, "groups")?;
             if active {
                 divides(at("layer1x1.groups"), groups, &[("bottleneck", b), ("residual", c)])?;
                 Some(groups)
@@ -557,9 +578,9 @@ fn parse_a2(obj: &Obj<'_>, c: usize, b: usize, dc: usize, gating: &[Gating]) -> 
         None => None,
         Some(f) => {
             let o = f.object()?;
-            let active = o.req("active")?.bool()?;
-            let out = o.req("out_channels")?.positive()?;
-            let groups = o.req("groups")?.positive()?;
+            let active = flag(&o, "active", false)?;
+            let out = size(&o, "out_channels")?;
+            let groups = size(&o, "groups")?;
             if active {
                 divides(at("head1x1.groups"), groups, &[("bottleneck", b), ("output", out)])?;
                 Some((out, groups))
@@ -575,8 +596,9 @@ fn parse_a2(obj: &Obj<'_>, c: usize, b: usize, dc: usize, gating: &[Gating]) -> 
             continue;
         }
         let o = f.object()?;
-        // NAM Core: an object without "active" is on; "shift" defaults to true, "groups" to 1.
-        let active = o.get_some("active").map_or(Ok(true), |a| a.bool())?;
+        // NAM Core: an object without "active" is on (the trainer: off); "shift" defaults to
+        // true, "groups" to 1.
+        let active = o.get_some("active").map_or(Ok(semantics == Semantics::Core), |a| a.bool())?;
         if !active {
             continue;
         }
@@ -625,14 +647,14 @@ fn parse_a2(obj: &Obj<'_>, c: usize, b: usize, dc: usize, gating: &[Gating]) -> 
                         v
                     }
                 };
-            if groups_input != 1 || groups_mixin != 1 || layer1x1.is_some_and(|g| g != 1) {
+            // NAM Core checks the convolutions' groups; its slicing also assumes ungrouped FiLMs.
+            if groups_input != 1
+                || groups_mixin != 1
+                || layer1x1.is_some_and(|g| g != 1)
+                || head1x1.is_some_and(|(_, g)| g != 1)
+                || films.iter().flatten().any(|film| film.groups != 1)
+            {
                 return Err(f.error("slimmable arrays need groups 1 everywhere (NAM Core's rule)"));
-            }
-            if head1x1.is_some() || films.iter().any(Option::is_some) {
-                return Err(NamError::unsupported(format!(
-                    "slimmable WaveNet with head1x1 or FiLM ({}); the trainer never combines them",
-                    at("slimmable")
-                )));
             }
             Some(allowed)
         }

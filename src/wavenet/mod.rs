@@ -3,11 +3,13 @@
 //! modulation, a head accumulator per array, and an optional condition_dsp. Parsing lives in
 //! `config.rs`; this file only computes.
 
+mod condition;
 mod config;
 pub(crate) mod slimmable;
 
 use std::sync::Arc;
 
+use condition::Condition;
 use config::{
     ArrayConfig, Gating, WaveNetConfig, ACTIVATION_POST, ACTIVATION_PRE, CONV_POST, CONV_PRE, HEAD1X1_POST,
     LAYER1X1_POST, MIXIN_POST, MIXIN_PRE,
@@ -16,14 +18,17 @@ use config::{
 use crate::activation::Activation;
 use crate::conv::{Conv, Ring, WeightReader};
 use crate::error::{NamError, Result};
-use crate::options::LoadOptions;
+use crate::options::{LoadOptions, Semantics};
 use crate::simd::denormals::FlushDenormals;
+use crate::simd::{apply_activation, Kernels, PortableVariant, Variant};
 #[cfg(target_arch = "x86_64")]
 use crate::simd::{Avx2Variant, FmaVariant};
-use crate::simd::{Kernels, PortableVariant, Variant};
 
 /// Frames processed per internal chunk: bounds the scratch memory; any host block size works.
 pub(crate) const MAX_FRAMES: usize = 128;
+
+/// NAM Core's first `Reset(sr, 64)` prewarms in whole 64-frame blocks.
+const CORE_RESET_BLOCK: usize = 64;
 
 /// Feature-wise linear modulation: `x·scale + shift`, with scale and shift a 1×1 of the condition.
 #[derive(Debug)]
@@ -72,6 +77,9 @@ struct Layer {
     films: [Option<Film>; 8],
     activation: Activation,
     gating: Gating,
+    /// The trainer's residual path: `layer1x1_post_film` in every gating mode, and an inactive
+    /// `layer1x1` passes the activation (next = x + a) instead of nothing (next = x).
+    trainer_residual: bool,
 }
 
 #[derive(Debug)]
@@ -98,6 +106,8 @@ struct Weights {
     /// Post-stack head convolutions and the activation before each.
     post_head: Vec<Conv>,
     post_activation: Option<Activation>,
+    /// NAM Core's `mPrewarmSamples`: the condition_dsp's prewarm count (else 1) plus the arrays'.
+    core_prewarm: usize,
 }
 
 /// Per-array streaming state: one history ring per layer (of the dilated conv's input) plus the
@@ -138,7 +148,10 @@ struct Scratch {
 #[derive(Debug, Clone)]
 pub struct WaveNet {
     weights: Arc<Weights>,
-    condition: Option<Box<WaveNet>>,
+    condition: Option<Condition>,
+    /// With a recurrent condition_dsp: the whole state after NAM Core's prewarm, which
+    /// [`WaveNet::reset`] copies back (shared by clones).
+    prewarmed: Option<Arc<WaveNet>>,
     arrays: Vec<ArrayState>,
     /// Histories of the post-stack head convolutions' inputs.
     post_rings: Vec<Ring>,
@@ -155,6 +168,17 @@ impl WaveNet {
         options: &LoadOptions,
     ) -> Result<WaveNet> {
         Self::build(config, "config", weights, sample_rate, options, 0)
+    }
+
+    /// [`WaveNet::new`] for a model nested `depth` levels deep (container sub-model or condition_dsp).
+    pub(crate) fn nested(
+        config: &serde_json::Value,
+        weights: &[f32],
+        sample_rate: Option<f64>,
+        options: &LoadOptions,
+        depth: usize,
+    ) -> Result<WaveNet> {
+        Self::build(config, "config", weights, sample_rate, options, depth)
     }
 
     fn build(
@@ -176,29 +200,10 @@ impl WaveNet {
         let condition = match &config.condition_dsp {
             None => None,
             Some(nam) => {
-                let nested = format!("{path}.condition_dsp.config");
-                let cd = Self::build(&nam.config, &nested, &nam.weights, nam.sample_rate, options, depth + 1).map_err(
-                    |e| match e {
-                        NamError::WeightCount { expected, got } => NamError::format(
-                            format!("{path}.condition_dsp.weights"),
-                            format!("the config needs exactly {expected} weights, the file has {got}"),
-                        ),
-                        e => e,
-                    },
-                )?;
-                if cd.weights.in_channels != config.in_channels {
-                    return Err(NamError::format(
-                        format!("{path}.condition_dsp"),
-                        format!(
-                            "its {} input channels must equal the model's in_channels ({})",
-                            cd.weights.in_channels, config.in_channels
-                        ),
-                    ));
-                }
-                Some(Box::new(cd))
+                Some(Condition::build(nam, &format!("{path}.condition_dsp"), config.in_channels, options, depth)?)
             }
         };
-        let cond_channels = condition.as_ref().map_or(config.in_channels, |c| c.weights.out_channels);
+        let cond_channels = condition.as_ref().map_or(config.in_channels, |c| c.net.num_output_channels());
         config.check_connections(cond_channels)?;
         let expected = config.weight_count();
         if weights.len() != expected {
@@ -232,9 +237,11 @@ impl WaveNet {
         reader.finish()?;
 
         let receptive_field = match &condition {
-            Some(cd) => config.receptive_field() - 1 + cd.receptive_field(),
+            Some(cd) => config.receptive_field() - 1 + cd.net.receptive_field(),
             None => config.receptive_field(),
         };
+        let core_prewarm =
+            condition.as_ref().map_or(1, |c| c.core_prewarm).saturating_add(config.receptive_field() - 1);
         let weights = Weights {
             arrays,
             head_scale,
@@ -244,6 +251,7 @@ impl WaveNet {
             cond_channels,
             post_head,
             post_activation: config.post_head.as_ref().map(|h| h.activation.clone()),
+            core_prewarm,
         };
         let post_rings = weights.post_head.iter().map(|c| Ring::new(c.in_channels, c.history(), MAX_FRAMES)).collect();
         let states = weights
@@ -256,8 +264,16 @@ impl WaveNet {
             .collect();
         let scratch = Scratch::new(&weights);
         let kernels = Kernels::select_fma(options);
-        let mut model = WaveNet { weights: Arc::new(weights), condition, arrays: states, post_rings, scratch, kernels };
-        model.prewarm();
+        let mut model = WaveNet {
+            weights: Arc::new(weights),
+            condition,
+            prewarmed: None,
+            arrays: states,
+            post_rings,
+            scratch,
+            kernels,
+        };
+        model.prewarm_at_load(options)?;
         Ok(model)
     }
 
@@ -280,7 +296,7 @@ impl WaveNet {
                 n += layer.films.iter().flatten().map(|f| macs(&f.conv)).sum::<usize>();
             }
         }
-        n + self.condition.as_ref().map_or(0, |c| c.macs_per_sample())
+        n + self.condition.as_ref().map_or(0, |c| c.net.macs_per_sample())
     }
 
     /// Receptive field in samples (1 + Σ (K−1)·d), which is also NAM Core's prewarm length.
@@ -292,9 +308,32 @@ impl WaveNet {
     /// every convolution input becomes a constant column, so instead of running
     /// `receptive_field()` samples this fills each history with its column, layer by layer:
     /// O(layers), allocation-free, and bit-identical to feeding the zeros.
+    fn fill_steady_state(&mut self) {
+        let _flush = FlushDenormals::new();
+        let n_in = self.weights.in_channels;
+        self.scratch.u[..n_in].fill(0.0);
+        self.run_dispatch(1, true);
+    }
+
+    /// Back to the state after NAM Core's first `Reset`, by a copy (allocation-free).
+    pub fn reset(&mut self) {
+        match self.prewarmed.take() {
+            Some(snapshot) => {
+                self.copy_state_from(&snapshot);
+                self.prewarmed = Some(snapshot);
+            }
+            None => self.fill_steady_state(),
+        }
+    }
+
+    /// NAM Core's `prewarm()`: silence from the current state. Without a recurrent condition_dsp
+    /// that state is the steady one; with one, [`WaveNet::prewarm_samples`] zeros are run.
     pub fn prewarm(&mut self) {
-        let mut zero = [0.0f32];
-        self.dispatch(&mut zero, true);
+        if self.is_recurrent() {
+            self.feed_zeros(self.prewarm_samples());
+        } else {
+            self.fill_steady_state();
+        }
     }
 
     /// Processes `buffer` in place (streaming: the state carries over between calls).
@@ -389,10 +428,9 @@ impl WaveNet {
         debug_assert!(frames <= MAX_FRAMES);
         let w = &*self.weights;
         let n_in = w.in_channels;
-        if let Some(cd) = self.condition.as_deref_mut() {
-            cd.scratch.u[..frames * n_in].copy_from_slice(&self.scratch.u[..frames * n_in]);
-            cd.run_dispatch(frames, steady);
-            self.scratch.cond[..frames * w.cond_channels].copy_from_slice(&cd.scratch.out[..frames * w.cond_channels]);
+        if let Some(cd) = &mut self.condition {
+            let (u, cond) = (&self.scratch.u[..frames * n_in], &mut self.scratch.cond[..frames * w.cond_channels]);
+            cd.process(u, cond, steady);
         }
         let Scratch { u, cond, x_cur, x_next, z, zm, q, film, h, head_out, out } = &mut self.scratch;
         let dc = w.cond_channels;
@@ -465,7 +503,7 @@ impl WaveNet {
                 if let Some(f) = film_at(ACTIVATION_PRE) {
                     f.apply::<V>(z, g, c_buf, dc, frames, film);
                 }
-                activate(layer, z, frames, b);
+                activate::<V>(layer, z, frames, b);
                 if let Some(f) = film_at(ACTIVATION_POST) {
                     f.apply::<V>(z, g, c_buf, dc, frames, film);
                 }
@@ -493,27 +531,32 @@ impl WaveNet {
                     }
                 }
                 // Residual: next = x + layer1x1(a) (NAM Core applies layer1x1_post_film only in
-                // blended layers), or next = x when the layer1x1 is inactive. The last array's
-                // last residual is never used.
+                // blended layers, the trainer in all), or next = x when the layer1x1 is inactive
+                // (the trainer: x + a). The last array's last residual is never used.
                 if l + 1 == n_layers && a + 1 == n_arrays {
                     continue;
                 }
-                match &layer.layer1x1 {
-                    Some(l1) if !matches!(layer.gating, Gating::Blended(_)) || film_at(LAYER1X1_POST).is_none() => {
-                        l1.apply_1x1_residual::<V>(z, g, frames, x_cur, c, x_next, c);
-                    }
-                    Some(l1) => {
+                let post_film = film_at(LAYER1X1_POST)
+                    .filter(|_| layer.trainer_residual || matches!(layer.gating, Gating::Blended(_)));
+                match (&layer.layer1x1, post_film) {
+                    (Some(l1), None) => l1.apply_1x1_residual::<V>(z, g, frames, x_cur, c, x_next, c),
+                    (Some(l1), Some(f)) => {
                         l1.apply_1x1_with::<V>(z, g, frames, x_next, c);
-                        if matches!(layer.gating, Gating::Blended(_)) {
-                            if let Some(f) = film_at(LAYER1X1_POST) {
-                                f.apply::<V>(x_next, c, c_buf, dc, frames, film);
-                            }
-                        }
+                        f.apply::<V>(x_next, c, c_buf, dc, frames, film);
                         for (nv, &xv) in x_next[..frames * c].iter_mut().zip(&x_cur[..frames * c]) {
                             *nv += xv;
                         }
                     }
-                    None => x_next[..frames * c].copy_from_slice(&x_cur[..frames * c]),
+                    // b == c here (checked at parse), so the activation's rows line up with x's.
+                    (None, _) if layer.trainer_residual => {
+                        for t in 0..frames {
+                            let (xs, zs) = (&x_cur[t * c..(t + 1) * c], &z[t * g..t * g + c]);
+                            for ((nv, &xv), &av) in x_next[t * c..(t + 1) * c].iter_mut().zip(xs).zip(zs) {
+                                *nv = xv + av;
+                            }
+                        }
+                    }
+                    (None, _) => x_next[..frames * c].copy_from_slice(&x_cur[..frames * c]),
                 }
                 std::mem::swap(x_cur, x_next);
             }
@@ -549,7 +592,7 @@ impl WaveNet {
             } else {
                 dst.copy_from_slice(&z[..frames * cin]);
             }
-            act.apply(dst, frames, cin, cin);
+            apply_activation::<V>(act, dst, frames, cin, cin);
             if steady {
                 ring.fill_history_from(start);
             }
@@ -594,6 +637,7 @@ fn read_array(reader: &mut WeightReader<'_>, a: &ArrayConfig) -> Result<LayerArr
             films,
             activation: a.activations[l].clone(),
             gating: a.gating[l].clone(),
+            trainer_residual: a.semantics == Semantics::Trainer,
         });
     }
     let head = Conv::read(reader, a.head_input(), a.head_size, a.head_kernel_size, a.head_dilation, a.head_bias)?;
@@ -636,13 +680,13 @@ impl Scratch {
 /// Applies the layer's activation (and gating) to the pre-activation `z` (`[frame][g]`), leaving
 /// the `b` activated values at the start of each frame.
 #[inline(always)]
-fn activate(layer: &Layer, z: &mut [f32], frames: usize, b: usize) {
+fn activate<V: Variant>(layer: &Layer, z: &mut [f32], frames: usize, b: usize) {
     let g = layer.conv.out_channels;
     match &layer.gating {
-        Gating::None => layer.activation.apply(z, frames, g, b),
+        Gating::None => apply_activation::<V>(&layer.activation, z, frames, g, b),
         Gating::Gated(secondary) => {
-            layer.activation.apply(z, frames, g, b);
-            secondary.apply(&mut z[b..], frames, g, b);
+            apply_activation::<V>(&layer.activation, z, frames, g, b);
+            apply_activation::<V>(secondary, &mut z[b..], frames, g, b);
             for t in 0..frames {
                 let (top, bottom) = z[t * g..(t + 1) * g].split_at_mut(b);
                 for (p, &q) in top.iter_mut().zip(bottom.iter()) {
@@ -651,7 +695,7 @@ fn activate(layer: &Layer, z: &mut [f32], frames: usize, b: usize) {
             }
         }
         Gating::Blended(secondary) => {
-            secondary.apply(&mut z[b..], frames, g, b);
+            apply_activation::<V>(secondary, &mut z[b..], frames, g, b);
             for t in 0..frames {
                 let (top, bottom) = z[t * g..(t + 1) * g].split_at_mut(b);
                 for (ch, (p, &alpha)) in top.iter_mut().zip(bottom.iter()).enumerate() {

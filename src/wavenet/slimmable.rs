@@ -5,7 +5,10 @@
 
 use serde_json::{json, Value};
 
-use super::config::{ArrayConfig, Gating, WaveNetConfig};
+use super::config::{
+    ArrayConfig, Gating, WaveNetConfig, ACTIVATION_POST, ACTIVATION_PRE, CONV_POST, CONV_PRE, HEAD1X1_POST,
+    LAYER1X1_POST, MIXIN_POST, MIXIN_PRE,
+};
 use super::WaveNet;
 use crate::error::{NamError, Result};
 use crate::file::NamModel;
@@ -35,10 +38,15 @@ pub(crate) struct Slimmed {
     pub breakpoints: Vec<f64>,
 }
 
-pub(crate) fn build(nam: &NamModel, options: &LoadOptions) -> Result<Slimmed> {
-    let full = WaveNetConfig::parse(&nam.config, "config", nam.sample_rate, options, 0)?;
-    if full.post_head.is_some() || full.condition_dsp.is_some() {
-        return Err(NamError::unsupported("slimmable WaveNet with a post-stack head or condition_dsp"));
+/// `depth`: nesting of this model as a condition_dsp or container sub-model (a condition_dsp of
+/// its own is built for every width, as NAM Core rebuilds it with each width).
+pub(crate) fn build(nam: &NamModel, options: &LoadOptions, depth: usize) -> Result<Slimmed> {
+    let full = WaveNetConfig::parse(&nam.config, "config", nam.sample_rate, options, depth)?;
+    if full.post_head.is_some() {
+        return Err(NamError::format(
+            "config.head",
+            "a slimmable WaveNet cannot have a post-stack head (NAM Core's rule)",
+        ));
     }
     if let Some(a) = full.arrays.iter().find(|a| a.slimmable.is_some() && a.head_kernel_size != 1) {
         return Err(NamError::format(
@@ -74,13 +82,18 @@ pub(crate) fn build(nam: &NamModel, options: &LoadOptions) -> Result<Slimmed> {
             continue;
         }
         let (config, weights) = slice(&nam.config, &full.arrays, &nam.weights, &w)?;
-        models.push(WaveNet::new(&config, &weights, nam.sample_rate, options)?);
+        models.push(WaveNet::nested(&config, &weights, nam.sample_rate, options, depth)?);
         widths.push(w);
     }
     Ok(Slimmed { allowed, widths, models, breakpoints })
 }
 
-/// The config and weights of the model at `widths` (one per array): leading rows/columns kept.
+/// The config and weights of the model at `widths` (one per array): leading rows/columns kept,
+/// exactly as NAM Core's `extract_slimmed_weights`. The head 1×1 keeps its outputs (only its
+/// bottleneck inputs shrink); each FiLM keeps all condition inputs and the leading
+/// (1 or 2)·width rows of its full (1 or 2)·full-width outputs — with `shift`, that is NAM Core's
+/// row cut, not the leading scales plus the leading shifts. The FiLMs of the input mixin's input
+/// and of the head 1×1's output do not depend on the width and are copied whole.
 fn slice(config: &Value, arrays: &[ArrayConfig], weights: &[f32], widths: &[usize]) -> Result<(Value, Vec<f32>)> {
     let mut out = Vec::with_capacity(weights.len());
     let mut pos = 0usize;
@@ -112,8 +125,31 @@ fn slice(config: &Value, arrays: &[ArrayConfig], weights: &[f32], widths: &[usiz
                 take(c_full, b_full, 1, c, b, &mut out);
                 take(c_full, 1, 1, c, 1, &mut out);
             }
+            if let Some((h1, _)) = arr.head1x1 {
+                take(h1, b_full, 1, h1, b, &mut out);
+                take(h1, 1, 1, h1, 1, &mut out);
+            }
+            let dc = arr.condition_size;
+            for (site, film) in arr.films.iter().enumerate() {
+                let Some(film) = film else { continue };
+                let (full, slim) = match site {
+                    CONV_PRE | LAYER1X1_POST => (c_full, c),
+                    CONV_POST | MIXIN_POST | ACTIVATION_PRE => (g * b_full, g * b),
+                    ACTIVATION_POST => (b_full, b),
+                    MIXIN_PRE => (dc, dc),
+                    HEAD1X1_POST => (arr.head_input(), arr.head_input()),
+                    _ => unreachable!("eight FiLM sites"),
+                };
+                let m = if film.shift { 2 } else { 1 };
+                take(m * full, dc, 1, m * slim, dc, &mut out);
+                take(m * full, 1, 1, m * slim, 1, &mut out); // bias
+            }
         }
-        take(arr.head_size, b_full, 1, head, b, &mut out);
+        let (head_in_full, head_in) = match arr.head1x1 {
+            Some((h1, _)) => (h1, h1),
+            None => (b_full, b),
+        };
+        take(arr.head_size, head_in_full, 1, head, head_in, &mut out);
         if arr.head_bias {
             take(arr.head_size, 1, 1, head, 1, &mut out);
         }
