@@ -55,15 +55,10 @@ const NAMES: &str =
 const TRAINER_NAMES: &str = "Softsigmoid, ELU, GELU";
 
 impl Activation {
-    /// Reads an activation config as NAM Core does. `fast_tanh` swaps `Tanh` for `Fasttanh`
-    /// (NAM Core's global switch).
-    pub(crate) fn parse(field: &Field<'_>, fast_tanh: bool) -> Result<Activation> {
-        Self::parse_with(field, fast_tanh, Semantics::Core)
-    }
-
-    /// Reads an activation config; `Semantics::Trainer` also reads Hardtanh's bounds and knows the
-    /// trainer-only activations.
-    pub(crate) fn parse_with(field: &Field<'_>, fast_tanh: bool, semantics: Semantics) -> Result<Activation> {
+    /// Reads an activation config. `fast_tanh` swaps `Tanh` for `Fasttanh` (NAM Core's global
+    /// switch); `Semantics::Trainer` also reads Hardtanh's bounds and knows the trainer-only
+    /// activations.
+    pub(crate) fn parse(field: &Field<'_>, fast_tanh: bool, semantics: Semantics) -> Result<Activation> {
         let trainer = semantics == Semantics::Trainer;
         let (name, params) = if let Some(name) = field.value.as_str() {
             (name, None)

@@ -70,7 +70,7 @@ impl ConvNet {
         options.check_limit("receptive field", limits.max_receptive_field, receptive_field)?;
         let batchnorm = root.req("batchnorm")?.bool()?;
         let activation_field = root.req("activation")?;
-        let activation = Activation::parse(&activation_field, options.fast_tanh)?;
+        let activation = Activation::parse(&activation_field, options.fast_tanh, options.semantics)?;
         activation.check_channels(channels, "config.activation")?;
         let optional = |key: &str| -> Result<usize> {
             let n = match root.get_some(key) {

@@ -88,6 +88,10 @@ impl Mac for Fused {
 pub(crate) trait Variant {
     fn product(n: usize, ops: &dense::Operands<'_>, frames: usize, y: &mut [f32], ys: usize, st: dense::Store<'_>);
     /// Applies `func` to channels `0..width` of `frames` frames laid out `stride` floats apart.
+    /// Every variant runs the scalar loops, which LLVM vectorises with the variant's features
+    /// (8 lanes under AVX2): the explicit 8-lane versions in `vmath` take the same instruction
+    /// count but measured 10–18% slower on nano/standard, and their FMA form moves
+    /// `wavenet_nano` past tests/block_split.rs's 1e-6 bound (1.01e-6), so they serve the LSTM only.
     fn map_rows(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize);
     /// One exact LSTM cell step (`wt` `[I+H][4H]`, `b`, input `x`; `h`, `c` updated) when the
     /// variant has a kernel for this hidden size; `false` (nothing done) otherwise. The vector
@@ -95,14 +99,7 @@ pub(crate) trait Variant {
     fn lstm_cell(x: &[f32], wt: &[f32], b: &[f32], h: &mut [f32], c: &mut [f32]) -> bool;
 }
 
-/// Whether the FMA variant's row activations use fused multiply-adds too. They would save ~3% of
-/// the standard WaveNet's instructions (tanh within 1.37 ulp, sigmoid 2.48 ulp over every float),
-/// but move `wavenet_nano` to 1.01e-6 of its peak from the portable output, past the 1e-6 bound of
-/// tests/block_split.rs; off, they are the portable functions bit for bit (8 lanes at a time).
-const FUSED_ACTIVATIONS: bool = false;
-
-/// The exact element-wise functions of `crate::math` that the variants run on whole rows (the
-/// AVX2 variants 8 lanes at a time, see `vmath`).
+/// The exact element-wise functions of `crate::math` that the variants run on whole rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Func {
     Tanh,
@@ -123,7 +120,7 @@ impl Func {
     }
 }
 
-/// The scalar loops (which LLVM vectorises for the baseline target).
+/// The scalar loops (vectorised by LLVM for the features of the variant they are inlined into).
 #[inline(always)]
 fn map_rows_scalar(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
     macro_rules! rows {
@@ -178,8 +175,7 @@ impl Variant for Avx2Variant {
     }
     #[inline(always)]
     fn map_rows(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
-        // SAFETY: as above.
-        unsafe { x86::map_rows_avx2(func, x, frames, stride, width) }
+        map_rows_scalar(func, x, frames, stride, width);
     }
     #[inline(always)]
     fn lstm_cell(x: &[f32], wt: &[f32], b: &[f32], h: &mut [f32], c: &mut [f32]) -> bool {
@@ -197,14 +193,7 @@ impl Variant for FmaVariant {
     }
     #[inline(always)]
     fn map_rows(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
-        // SAFETY: as above.
-        unsafe {
-            if FUSED_ACTIVATIONS {
-                x86::map_rows_fma(func, x, frames, stride, width)
-            } else {
-                x86::map_rows_avx2(func, x, frames, stride, width)
-            }
-        }
+        map_rows_scalar(func, x, frames, stride, width);
     }
     #[inline(always)]
     fn lstm_cell(x: &[f32], wt: &[f32], b: &[f32], h: &mut [f32], c: &mut [f32]) -> bool {

@@ -431,7 +431,7 @@ fn soak(model: &mut Model, subject: &Subject, failures: &mut Vec<String>) {
 
 /// `HostRateModel` (host rate ≠ model rate): the resampling path (44.1 kHz host, and an LSTM at
 /// 96 kHz, which cannot be dilated) and the dilation path (96 kHz host), in blocks of 1 to 4096
-/// frames, a call that completes several resampler blocks at once, and `reset`.
+/// frames, a call that completes several resampler chunks at once, and `reset`.
 fn check_host_rate() -> Vec<String> {
     let mut failures = Vec::new();
     let cases = [

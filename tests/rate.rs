@@ -168,7 +168,9 @@ fn identity_error(components: &[(f64, f64, f64)], host_rate: u32, model_rate: u3
 
 #[test]
 fn resampler_returns_a_sine_delayed_by_the_latency() {
-    for (host, model) in [(44_100, 48_000), (48_000, 44_100), (44_100, 96_000), (32_000, 48_000)] {
+    for (host, model) in
+        [(44_100, 48_000), (48_000, 44_100), (44_100, 96_000), (96_000, 44_100), (32_000, 48_000), (22_050, 48_000)]
+    {
         let err = identity_error(&[(0.5, 1000.0, 0.3)], host, model);
         assert!(err < 1e-5, "{host} Hz → {model} Hz → back: 1 kHz sine off by {err}");
     }
@@ -292,4 +294,3 @@ fn dilation_reaches_every_kind_of_condition_dsp() {
         }
     }
 }
-

@@ -184,3 +184,14 @@ fn trainer_defaults_for_layer1x1_and_head1x1_keys() {
     let err = Model::from_nam_with(&nam, &LoadOptions::default()).expect_err("NAM Core requires the keys");
     assert!(matches!(err.root(), NamError::Format { field, .. } if field.contains("layer1x1")), "{err}");
 }
+
+/// A ConvNet reads its activation with the same rule: a trainer-only name loads with `Semantics::Trainer`
+/// and is a format error naming `config.activation` with NAM Core's reading.
+#[test]
+fn convnet_trainer_only_activation() {
+    let mut nam = NamModel::from_file(common::fixtures_dir().join("models/convnet_plain.nam")).expect("parses");
+    nam.config["activation"] = "ELU".into();
+    Model::from_nam_with(&nam, &trainer()).expect("loads with trainer semantics");
+    let err = Model::from_nam_with(&nam, &LoadOptions::default()).expect_err("NAM Core rejects ELU");
+    assert!(matches!(err.root(), NamError::Format { field, .. } if field == "config.activation"), "{err}");
+}

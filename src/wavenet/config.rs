@@ -331,7 +331,7 @@ fn parse_post_head(obj: &Obj<'_>, last_head: usize, options: &LoadOptions) -> Re
     if kernel_sizes.is_empty() {
         return Err(ks.expected("a non-empty list of kernel sizes"));
     }
-    let activation = Activation::parse_with(&obj.req("activation")?, options.fast_tanh, options.semantics)?;
+    let activation = Activation::parse(&obj.req("activation")?, options.fast_tanh, options.semantics)?;
     let head = PostHeadConfig { channels, out_channels, kernel_sizes, activation };
     for (j, (cin, _, _)) in head.convs(last_head).into_iter().enumerate() {
         head.activation.check_channels(cin, &format!("{}.activation (before conv {j})", obj.path))?;
@@ -398,7 +398,7 @@ fn parse_array(obj: &Obj<'_>, options: &LoadOptions) -> Result<ArrayConfig> {
 
     let activations = per_layer(&obj.req("activation")?, layers)?
         .iter()
-        .map(|f| Activation::parse_with(f, options.fast_tanh, options.semantics))
+        .map(|f| Activation::parse(f, options.fast_tanh, options.semantics))
         .collect::<Result<Vec<_>>>()?;
 
     let gating = parse_gating(obj, layers, options)?;
@@ -482,7 +482,7 @@ fn parse_gating(obj: &Obj<'_>, layers: usize, options: &LoadOptions) -> Result<V
             // Core (its activation parser throws) and the trainer alike.
             let g = match secondary {
                 Some(f) if f.is_null() => return Err(f.expected("an activation for a gated or blended layer")),
-                Some(f) => Activation::parse_with(&f, options.fast_tanh, options.semantics)?,
+                Some(f) => Activation::parse(&f, options.fast_tanh, options.semantics)?,
                 None => Activation::Sigmoid,
             };
             Ok(if mode == "gated" { Gating::Gated(g) } else { Gating::Blended(g) })
