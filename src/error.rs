@@ -41,6 +41,13 @@ impl NamError {
         NamError::Unsupported { feature: feature.into() }
     }
 
+    /// `process(input, output)` with buffers of different lengths.
+    pub(crate) fn lengths_differ(input: usize, output: usize) -> Self {
+        NamError::Buffer {
+            message: format!("input and output must have the same length, got {input} and {output} samples"),
+        }
+    }
+
     /// The error without file context: what kind of failure it is.
     pub fn root(&self) -> &NamError {
         match self {

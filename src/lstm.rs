@@ -34,6 +34,8 @@ struct Weights {
     /// `[h_0, c_0]` of every layer as stored in the file.
     initial_state: Vec<f32>,
     prewarm_samples: usize,
+    /// NAM Core's `GetPrewarmSamples()` (unrounded; what a parent WaveNet adds for it as a condition).
+    core_prewarm: usize,
     /// NAM Core's `using_fast_tanh`: fast sigmoid and tanh in every gate.
     fast_tanh: bool,
 }
@@ -158,6 +160,7 @@ impl Lstm {
             head_b,
             initial_state,
             prewarm_samples: prewarm,
+            core_prewarm: core_prewarm_samples(sample_rate),
             fast_tanh: options.fast_tanh,
         });
         let mut model = Lstm {
@@ -192,6 +195,11 @@ impl Lstm {
     /// Zeros fed at load (and by [`Lstm::prewarm`]).
     pub fn prewarm_samples(&self) -> usize {
         self.weights.prewarm_samples
+    }
+
+    /// NAM Core's `GetPrewarmSamples()`: half a second at the file's rate (1 when it has none).
+    pub(crate) fn core_prewarm_samples(&self) -> usize {
+        self.weights.core_prewarm
     }
 
     /// Feeds `prewarm_samples()` zeros from the current state (NAM Core's `prewarm()`).

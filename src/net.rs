@@ -181,13 +181,7 @@ impl Net {
             });
         }
         if input.len() != output.len() {
-            return Err(NamError::Buffer {
-                message: format!(
-                    "input and output must have the same length, got {} and {} samples",
-                    input.len(),
-                    output.len()
-                ),
-            });
+            return Err(NamError::lengths_differ(input.len(), output.len()));
         }
         output.copy_from_slice(input);
         self.process_buffer(output);
@@ -242,13 +236,25 @@ impl Net {
         }
     }
 
-    /// Whether the model has state that silence does not wipe out (an LSTM, also as a
-    /// condition_dsp or the active sub-model of a container).
-    pub(crate) fn is_recurrent(&self) -> bool {
+    /// NAM Core's `GetPrewarmSamples()` of this model as a WaveNet's condition_dsp (unrounded).
+    pub(crate) fn core_prewarm_samples(&self) -> usize {
+        match self {
+            Net::Lstm(m) => m.core_prewarm_samples(),
+            Net::WaveNet(m) => m.core_prewarm_samples(),
+            Net::Container(c) => c.active().core_prewarm_samples(),
+            other => other.prewarm_samples(),
+        }
+    }
+
+    /// Whether NAM Core's prewarm leaves this model (as a condition_dsp) in a state other than the
+    /// steady state under silence, so a parent must run its prewarm count of zeros from the
+    /// construction state instead of filling the steady state: anything recurrent (an LSTM, also
+    /// inside a condition_dsp or as a container's active sub-model).
+    pub(crate) fn needs_counted_prewarm(&self) -> bool {
         match self {
             Net::Lstm(_) => true,
-            Net::WaveNet(m) => m.is_recurrent(),
-            Net::Container(c) => c.active().is_recurrent(),
+            Net::WaveNet(m) => m.counts_prewarm(),
+            Net::Container(c) => c.active().needs_counted_prewarm(),
             Net::ConvNet(_) | Net::Linear(_) => false,
         }
     }
@@ -272,6 +278,7 @@ impl Net {
         match self {
             Net::WaveNet(m) => m.restart(),
             Net::Lstm(m) => m.restart(),
+            Net::Container(c) => c.active_mut().restart(),
             other => other.reset(),
         }
     }
@@ -282,6 +289,8 @@ impl Net {
         match (self, other) {
             (Net::WaveNet(m), Net::WaveNet(o)) => m.copy_state_from(o),
             (Net::Lstm(m), Net::Lstm(o)) => m.copy_state_from(o),
+            // A condition_dsp's container never switches sub-model: both sides have the same one active.
+            (Net::Container(m), Net::Container(o)) => m.active_mut().copy_state_from(o.active()),
             (m, _) => m.reset(),
         }
     }

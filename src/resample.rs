@@ -107,13 +107,7 @@ impl HostRateModel {
     /// Processes `input` into `output` (same length).
     pub fn process(&mut self, input: &[f32], output: &mut [f32]) -> Result<()> {
         if input.len() != output.len() {
-            return Err(NamError::Buffer {
-                message: format!(
-                    "input and output must have the same length, got {} and {} samples",
-                    input.len(),
-                    output.len()
-                ),
-            });
+            return Err(NamError::lengths_differ(input.len(), output.len()));
         }
         output.copy_from_slice(input);
         self.process_buffer(output);

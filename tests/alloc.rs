@@ -203,6 +203,7 @@ fn subjects() -> Vec<Subject> {
             "wavenet_linear_condition",
             "slimmable_wavenet_films",
             "slimmable_wavenet_lstm_condition",
+            "wavenet_container_condition",
         ] {
             out.push(plain(
                 &format!("core:{name}"),

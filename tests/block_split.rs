@@ -40,15 +40,17 @@ impl Case {
 
 /// WaveNets whose condition_dsp is an LSTM: silence does not make them forget, so prewarm() is
 /// not a reset there (NAM Core's prewarm runs `prewarm_samples()` zeros from the current state).
-const RECURRENT_CONDITION: [&str; 2] = ["core:wavenet_lstm_condition", "core:slimmable_wavenet_lstm_condition"];
+const RECURRENT_CONDITION: [&str; 3] =
+    ["core:wavenet_lstm_condition", "core:slimmable_wavenet_lstm_condition", "core:wavenet_container_condition"];
 
 /// `tests/fixtures/core/models` files checked here.
-const CORE_FIXTURE_MODELS: [&str; 5] = [
+const CORE_FIXTURE_MODELS: [&str; 6] = [
     "wavenet_lstm_condition",
     "wavenet_convnet_condition",
     "wavenet_linear_condition",
     "slimmable_wavenet_films",
     "slimmable_wavenet_lstm_condition",
+    "wavenet_container_condition",
 ];
 
 fn model_files() -> Vec<(String, std::path::PathBuf)> {

@@ -91,9 +91,12 @@ fn recurrent_condition_prewarm_feeds_zeros_and_reset_restores() {
 #[test]
 fn chunkability_follows_the_condition() {
     let x = input();
-    for (name, chunkable) in
-        [("wavenet_lstm_condition", false), ("wavenet_convnet_condition", true), ("wavenet_linear_condition", true)]
-    {
+    for (name, chunkable) in [
+        ("wavenet_lstm_condition", false),
+        ("wavenet_container_condition", false),
+        ("wavenet_convnet_condition", true),
+        ("wavenet_linear_condition", true),
+    ] {
         let model = build(&core_model(name)).unwrap();
         assert_eq!(model.is_chunkable(), chunkable, "{name}");
         let long: Vec<f32> = x.iter().cycle().take(8 * 8192).copied().collect();

@@ -19,6 +19,8 @@ pub(crate) struct Condition {
     /// NAM Core's `GetPrewarmSamples()` of the condition model (not rounded to blocks): the parent
     /// adds it to its own prewarm count.
     pub core_prewarm: usize,
+    /// See [`Net::needs_counted_prewarm`]: the parent then prewarms by running zeros.
+    pub counted_prewarm: bool,
 }
 
 impl Condition {
@@ -35,34 +37,9 @@ impl Condition {
                 ),
             ));
         }
-        if let Net::Container(c) = &net {
-            if c.active().is_recurrent() {
-                return Err(NamError::unsupported(format!(
-                    "a {} condition_dsp whose active sub-model is recurrent ({path})",
-                    net.architecture()
-                )));
-            }
-        }
-        let core_prewarm = match &net {
-            // LSTM::GetPrewarmSamples: half a second at the file's rate, 1 when it is unknown.
-            Net::Lstm(_) => {
-                let half = nam.sample_rate.map_or(-1.0, |sr| (0.5 * sr).trunc());
-                if half <= 0.0 {
-                    1
-                } else {
-                    half as usize
-                }
-            }
-            Net::WaveNet(m) => m.core_prewarm_samples(),
-            other => other.prewarm_samples(),
-        };
-        Ok(Condition { net: Box::new(net), core_prewarm })
-    }
-
-    /// Whether the condition carries state beyond a finite history (an LSTM somewhere inside): then
-    /// silence has no steady state to fill in, and the parent prewarms by running zeros.
-    pub fn is_recurrent(&self) -> bool {
-        self.net.is_recurrent()
+        let core_prewarm = net.core_prewarm_samples();
+        let counted_prewarm = net.needs_counted_prewarm();
+        Ok(Condition { net: Box::new(net), core_prewarm, counted_prewarm })
     }
 
     /// Runs one chunk: `input` holds the parent's input frames, `output` receives the condition
@@ -85,21 +62,22 @@ impl WaveNet {
     /// 64-frame reset blocks when the condition_dsp is recurrent (the count actually run).
     pub fn prewarm_samples(&self) -> usize {
         let p = self.weights.core_prewarm;
-        if self.is_recurrent() {
+        if self.counts_prewarm() {
             p.div_ceil(CORE_RESET_BLOCK) * CORE_RESET_BLOCK
         } else {
             p
         }
     }
 
+    /// Whether prewarming runs NAM Core's count of zeros from the construction state (a condition_dsp
+    /// whose prewarmed state is not the steady state under silence) instead of filling that state.
+    pub(crate) fn counts_prewarm(&self) -> bool {
+        self.condition.as_ref().is_some_and(|c| c.counted_prewarm)
+    }
+
     /// NAM Core's `mPrewarmSamples` (what a parent WaveNet adds for this model as its condition_dsp).
     pub(crate) fn core_prewarm_samples(&self) -> usize {
         self.weights.core_prewarm
-    }
-
-    /// Whether the condition_dsp (if any) is recurrent, so silence has no steady state.
-    pub(crate) fn is_recurrent(&self) -> bool {
-        self.condition.as_ref().is_some_and(Condition::is_recurrent)
     }
 
     /// The condition_dsp model, if there is one.
@@ -112,7 +90,7 @@ impl WaveNet {
     /// the LSTM at the file's h0/c0) run the prewarm count, in whole 64-frame blocks, then keep
     /// the result for [`WaveNet::reset`].
     pub(super) fn prewarm_at_load(&mut self, options: &LoadOptions) -> Result<()> {
-        if !self.is_recurrent() {
+        if !self.counts_prewarm() {
             self.fill_steady_state();
             return Ok(());
         }

@@ -329,7 +329,7 @@ impl WaveNet {
     /// NAM Core's `prewarm()`: silence from the current state. Without a recurrent condition_dsp
     /// that state is the steady one; with one, [`WaveNet::prewarm_samples`] zeros are run.
     pub fn prewarm(&mut self) {
-        if self.is_recurrent() {
+        if self.counts_prewarm() {
             self.feed_zeros(self.prewarm_samples());
         } else {
             self.fill_steady_state();
