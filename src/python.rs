@@ -1,12 +1,10 @@
 //! PyO3 bindings (`nam_rs._core`). The one place where Rust errors become Python exceptions
-//! (`to_py_err`) and where NumPy buffers are checked before the kernels see them.
+//! (`to_py_err`); NumPy buffers are checked (`buffers.rs`) before the kernels see them.
 
-use std::cell::UnsafeCell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use numpy::npyffi::NPY_ARRAY_WRITEABLE;
 use numpy::{PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -14,7 +12,12 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::{Limits, LoadOptions, Model, NamError, NamModel, SlimmableControl};
 
+mod buffers;
 mod host_rate;
+mod try_cell;
+
+use buffers::{as_f32_frames, data_ptr, frames_of, is_writeable};
+use try_cell::{Borrowed, TryCell};
 
 pyo3::import_exception!(nam_rs._errors, NamFormatError);
 pyo3::import_exception!(nam_rs._errors, NamVersionError);
@@ -66,59 +69,6 @@ struct FileInfo {
     /// The JSON the model was built from and how: pickling sends these and rebuilds.
     source: Vec<u8>,
     options: LoadOptions,
-}
-
-/// A cell that one thread at a time may borrow, and that never waits: a second borrower gets
-/// `None` (mapped to `NamBusyError`). Unlike a mutex there is nothing to block on, so the audio
-/// path takes no lock; unlike PyO3's own borrow flag it leaves the rest of the object free, so
-/// the atomic controls (slimmable size, GIL threshold, counters) work while another thread
-/// processes.
-struct TryCell<T> {
-    busy: AtomicBool,
-    value: UnsafeCell<T>,
-}
-
-// SAFETY: the value is only reached through `TryCell::borrow`, which hands out at most one guard.
-unsafe impl<T: Send> Sync for TryCell<T> {}
-
-struct Borrowed<'a, T> {
-    cell: &'a TryCell<T>,
-}
-
-impl<T> TryCell<T> {
-    fn new(value: T) -> Self {
-        TryCell { busy: AtomicBool::new(false), value: UnsafeCell::new(value) }
-    }
-
-    fn borrow(&self) -> PyResult<Borrowed<'_, T>> {
-        match self.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed) {
-            Ok(_) => Ok(Borrowed { cell: self }),
-            Err(_) => Err(NamBusyError::new_err(
-                "this model is being used by another thread; use model.copy() for each thread",
-            )),
-        }
-    }
-}
-
-impl<T> std::ops::Deref for Borrowed<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: this guard is the only one (see `borrow`).
-        unsafe { &*self.cell.value.get() }
-    }
-}
-
-impl<T> std::ops::DerefMut for Borrowed<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as above.
-        unsafe { &mut *self.cell.value.get() }
-    }
-}
-
-impl<T> Drop for Borrowed<'_, T> {
-    fn drop(&mut self) {
-        self.cell.busy.store(false, Ordering::Release);
-    }
 }
 
 /// A loaded `.nam` model with its streaming state.
@@ -328,62 +278,6 @@ fn _loads(
         let nam = NamModel::from_slice_with_limits(&source, &options.limits).map_err(to_py_err)?;
         build(py, nam, source, &options)
     })
-}
-
-/// A float32 C-contiguous view of `x` with 1 or 2 dimensions: `x` itself when it already is one,
-/// else a converted copy (float64, non-contiguous, ...). Anything else is refused.
-fn as_f32_frames<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyUntypedArray>> {
-    let Ok(arr) = x.cast::<PyUntypedArray>() else {
-        return Err(PyTypeError::new_err(format!(
-            "{what} must be a numpy.ndarray of float32 with shape (frames,) or (frames, channels), got {}",
-            x.get_type().name()?
-        )));
-    };
-    if arr.ndim() != 1 && arr.ndim() != 2 {
-        return Err(PyValueError::new_err(format!(
-            "{what} must have shape (frames,) or (frames, channels), got shape {:?}",
-            arr.shape()
-        )));
-    }
-    let dtype = arr.dtype();
-    if dtype.is_equiv_to(&numpy::dtype::<f32>(py)) && arr.is_c_contiguous() && data_ptr(arr) as usize % 4 == 0 {
-        return Ok(arr.clone());
-    }
-    if dtype.kind() != b'f' {
-        return Err(PyTypeError::new_err(format!(
-            "{what} must hold float32 samples (other float types are converted), got dtype {}",
-            dtype.str()?
-        )));
-    }
-    let np = py.import("numpy")?;
-    let converted = np.call_method1("ascontiguousarray", (x, "float32"))?;
-    Ok(converted.cast_into::<PyUntypedArray>()?)
-}
-
-fn data_ptr(arr: &Bound<'_, PyUntypedArray>) -> *mut f32 {
-    // SAFETY: `arr` is a live ndarray; reading its data field is what numpy's own macros do.
-    unsafe { (*arr.as_array_ptr()).data as *mut f32 }
-}
-
-fn is_writeable(arr: &Bound<'_, PyUntypedArray>) -> bool {
-    // SAFETY: as above, for the flags field.
-    unsafe { (*arr.as_array_ptr()).flags & NPY_ARRAY_WRITEABLE != 0 }
-}
-
-/// The frame count of `x` for a model with `(ci, co)` channels, and the shape of its output.
-/// 1-D arrays are mono (only for 1-in/1-out models); 2-D arrays are `(frames, channels)`.
-fn frames_of(x: &Bound<'_, PyUntypedArray>, ci: usize, co: usize) -> PyResult<(usize, Vec<usize>)> {
-    let shape = x.shape();
-    match *shape {
-        [n] if ci == 1 && co == 1 => Ok((n, vec![n])),
-        [_] => Err(PyValueError::new_err(format!(
-            "this model has {ci} input and {co} output channels: pass x with shape (frames, {ci})"
-        ))),
-        [n, c] if c == ci => Ok((n, vec![n, co])),
-        _ => Err(PyValueError::new_err(format!(
-            "x must have shape (frames, {ci}) for this model's {ci} input channel(s), got {shape:?}"
-        ))),
-    }
 }
 
 #[pymethods]
