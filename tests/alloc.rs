@@ -197,14 +197,7 @@ fn subjects() -> Vec<Subject> {
         });
         // Models rendered by NAM Core: condition_dsp of each architecture, slimmable with head1x1 + FiLMs
         // and with an LSTM condition_dsp.
-        for name in [
-            "wavenet_lstm_condition",
-            "wavenet_convnet_condition",
-            "wavenet_linear_condition",
-            "slimmable_wavenet_films",
-            "slimmable_wavenet_lstm_condition",
-            "wavenet_container_condition",
-        ] {
+        for name in common::CORE_FIXTURE_MODELS {
             out.push(plain(
                 &format!("core:{name}"),
                 common::fixtures_dir().join("core").join("models").join(format!("{name}.nam")),

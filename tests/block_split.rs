@@ -43,16 +43,6 @@ impl Case {
 const RECURRENT_CONDITION: [&str; 3] =
     ["core:wavenet_lstm_condition", "core:slimmable_wavenet_lstm_condition", "core:wavenet_container_condition"];
 
-/// `tests/fixtures/core/models` files checked here.
-const CORE_FIXTURE_MODELS: [&str; 6] = [
-    "wavenet_lstm_condition",
-    "wavenet_convnet_condition",
-    "wavenet_linear_condition",
-    "slimmable_wavenet_films",
-    "slimmable_wavenet_lstm_condition",
-    "wavenet_container_condition",
-];
-
 fn model_files() -> Vec<(String, std::path::PathBuf)> {
     let dir = common::fixtures_dir();
     let path = dir.join("manifest.json");
@@ -84,7 +74,7 @@ fn model_files() -> Vec<(String, std::path::PathBuf)> {
     // The trainer's residual path (inactive layer1x1 adds the activation), loaded with Semantics::Trainer.
     files.push(("trainer:layer1x1_inactive".into(), dir.join("trainer_semantics").join("layer1x1_inactive.nam")));
     // Models rendered by NAM Core (tests/fixtures/core): condition_dsps, slimmable with FiLMs.
-    for name in CORE_FIXTURE_MODELS {
+    for name in common::CORE_FIXTURE_MODELS {
         files.push((format!("core:{name}"), dir.join("core").join("models").join(format!("{name}.nam"))));
     }
     files

@@ -13,6 +13,18 @@ pub fn fixtures_dir() -> PathBuf {
     repo_dir().join("tests").join("fixtures")
 }
 
+/// `tests/fixtures/core/models` files rendered by NAM Core (condition_dsp of each architecture,
+/// slimmable with head1x1 + FiLMs and with an LSTM condition) that the allocation and block-split
+/// tests run besides the trainer fixtures.
+pub const CORE_FIXTURE_MODELS: [&str; 6] = [
+    "wavenet_lstm_condition",
+    "wavenet_convnet_condition",
+    "wavenet_linear_condition",
+    "slimmable_wavenet_films",
+    "slimmable_wavenet_lstm_condition",
+    "wavenet_container_condition",
+];
+
 /// NAM Core's example models and renders (`../shared/reference`, or `$NAM_RS_REFERENCE_DIR`);
 /// `None` when absent, so tests can skip with a reason (people who clone the repo don't have it).
 pub fn reference_dir() -> Option<PathBuf> {
