@@ -7,7 +7,7 @@
 
 use crate::error::{NamError, Result};
 use crate::simd::dense::{Operand, Operands, Store};
-use crate::simd::Variant;
+use crate::simd::{copy_to_front, Variant};
 
 /// Reads the flat weight array front to back. The total count is validated before any model is
 /// built, so running short here means a bug in a count formula; it is still an error, not a panic.
@@ -255,7 +255,7 @@ impl Ring {
         if self.pos + frames > self.capacity {
             let ch = self.channels;
             let from = (self.pos - self.history) * ch;
-            self.data.copy_within(from..self.pos * ch, 0);
+            copy_to_front(&mut self.data, from, self.history * ch);
             self.pos = self.history;
         }
         self.pos

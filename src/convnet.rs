@@ -10,7 +10,7 @@ use crate::error::{NamError, Result};
 use crate::json::Field;
 use crate::options::LoadOptions;
 use crate::simd::denormals::FlushDenormals;
-use crate::simd::{apply_activation, Kernels, PortableVariant, Variant};
+use crate::simd::{apply_activation, copy_floats, Kernels, PortableVariant, Variant};
 #[cfg(target_arch = "x86_64")]
 use crate::simd::{Avx2Variant, FmaVariant};
 
@@ -217,9 +217,9 @@ impl ConvNet {
             let start = ring.prepare(frames);
             let dst = ring.frames_mut(start, frames);
             if j == 0 {
-                dst.copy_from_slice(&self.u[..frames * cin]);
+                copy_floats(dst, &self.u[..frames * cin]);
             } else {
-                dst.copy_from_slice(&self.x[..frames * cin]);
+                copy_floats(dst, &self.x[..frames * cin]);
             }
             if steady {
                 ring.fill_history_from(start);

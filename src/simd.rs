@@ -89,9 +89,9 @@ pub(crate) trait Variant {
     fn product(n: usize, ops: &dense::Operands<'_>, frames: usize, y: &mut [f32], ys: usize, st: dense::Store<'_>);
     /// Applies `func` to channels `0..width` of `frames` frames laid out `stride` floats apart.
     /// Every variant runs the scalar loops, which LLVM vectorises with the variant's features
-    /// (8 lanes under AVX2): the explicit 8-lane versions in `vmath` take the same instruction
-    /// count but measured 10–18% slower on nano/standard, and their FMA form moves
-    /// `wavenet_nano` past tests/block_split.rs's 1e-6 bound (1.01e-6), so they serve the LSTM only.
+    /// (8 lanes under AVX2) and multiply-add (fused in the FMA variant): the explicit 8-lane
+    /// versions in `vmath` take the same instruction count but measured 10–18% slower on
+    /// nano/standard, so they serve the LSTM only.
     fn map_rows(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize);
     /// One exact LSTM cell step (`wt` `[I+H][4H]`, `b`, input `x`; `h`, `c` updated) when the
     /// variant has a kernel for this hidden size; `false` (nothing done) otherwise. The vector
@@ -110,19 +110,21 @@ pub(crate) enum Func {
 
 #[cfg(test)]
 impl Func {
-    /// The scalar function (the reference the vector versions are tested against).
-    pub(crate) fn scalar(self, x: f32) -> f32 {
+    /// The scalar function in the rounding `M` (the reference the vector versions are tested
+    /// against; outside FMA-enabled code `Fused` is libm's exact `fmaf`).
+    pub(crate) fn scalar<M: Mac>(self, x: f32) -> f32 {
         match self {
-            Func::Tanh => crate::math::tanh_f32(x),
-            Func::Sigmoid => crate::math::sigmoid_f32(x),
-            Func::SiLU => x * crate::math::sigmoid_f32(x),
+            Func::Tanh => crate::math::tanh_with::<M>(x),
+            Func::Sigmoid => crate::math::sigmoid_with::<M>(x),
+            Func::SiLU => x * crate::math::sigmoid_with::<M>(x),
         }
     }
 }
 
-/// The scalar loops (vectorised by LLVM for the features of the variant they are inlined into).
+/// The scalar loops (vectorised by LLVM for the features of the variant they are inlined into),
+/// in the rounding `M` of the variant.
 #[inline(always)]
-fn map_rows_scalar(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
+fn map_rows_scalar<M: Mac>(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
     macro_rules! rows {
         ($f:expr) => {
             if stride == width {
@@ -135,9 +137,9 @@ fn map_rows_scalar(func: Func, x: &mut [f32], frames: usize, stride: usize, widt
         };
     }
     match func {
-        Func::Tanh => rows!(crate::math::tanh_f32),
-        Func::Sigmoid => rows!(crate::math::sigmoid_f32),
-        Func::SiLU => rows!(|v: f32| v * crate::math::sigmoid_f32(v)),
+        Func::Tanh => rows!(crate::math::tanh_with::<M>),
+        Func::Sigmoid => rows!(crate::math::sigmoid_with::<M>),
+        Func::SiLU => rows!(|v: f32| v * crate::math::sigmoid_with::<M>(v)),
     }
 }
 
@@ -158,7 +160,7 @@ impl Variant for PortableVariant {
     }
     #[inline(always)]
     fn map_rows(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
-        map_rows_scalar(func, x, frames, stride, width);
+        map_rows_scalar::<Plain>(func, x, frames, stride, width);
     }
     #[inline(always)]
     fn lstm_cell(_: &[f32], _: &[f32], _: &[f32], _: &mut [f32], _: &mut [f32]) -> bool {
@@ -175,7 +177,7 @@ impl Variant for Avx2Variant {
     }
     #[inline(always)]
     fn map_rows(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
-        map_rows_scalar(func, x, frames, stride, width);
+        map_rows_scalar::<Plain>(func, x, frames, stride, width);
     }
     #[inline(always)]
     fn lstm_cell(x: &[f32], wt: &[f32], b: &[f32], h: &mut [f32], c: &mut [f32]) -> bool {
@@ -193,7 +195,7 @@ impl Variant for FmaVariant {
     }
     #[inline(always)]
     fn map_rows(func: Func, x: &mut [f32], frames: usize, stride: usize, width: usize) {
-        map_rows_scalar(func, x, frames, stride, width);
+        map_rows_scalar::<Fused>(func, x, frames, stride, width);
     }
     #[inline(always)]
     fn lstm_cell(x: &[f32], wt: &[f32], b: &[f32], h: &mut [f32], c: &mut [f32]) -> bool {
@@ -219,4 +221,41 @@ pub(crate) fn apply_activation<V: Variant>(
         other => return other.apply(x, frames, stride, width),
     };
     V::map_rows(func, x, frames, stride, width);
+}
+
+/// Copies `src` into `dst` (equal lengths) with plain vector loads and stores instead of
+/// `memcpy`. Why: glibc's `memcpy` moves copies of a few KiB with `rep movsb`, which on this
+/// Zen 3 machine runs ~15× slower when the destination lies a little past the source modulo
+/// 4 KiB (4096 bytes: 1.44 µs against 0.09 µs for this loop), and a 16-channel WaveNet's
+/// 64-frame scratch copies are exactly 4096 bytes, aliased or not depending on where the
+/// allocator put them.
+#[inline(always)]
+pub(crate) fn copy_floats(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "copy_floats lengths");
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (dc, sc) in (&mut d).zip(&mut s) {
+        let v: [f32; 8] = sc.try_into().expect("chunks of 8");
+        dc.copy_from_slice(&v);
+    }
+    for (x, &y) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *x = y;
+    }
+}
+
+/// `data.copy_within(from..from + len, 0)` for `from > 0` as [`copy_floats`] does it: front to
+/// back in chunks of 8, each read before it is written, which is safe however the two ranges
+/// overlap when the destination starts before the source.
+#[inline(always)]
+pub(crate) fn copy_to_front(data: &mut [f32], from: usize, len: usize) {
+    assert!(from > 0 && from + len <= data.len(), "copy_to_front range");
+    let mut i = 0;
+    while i + 8 <= len {
+        let v: [f32; 8] = data[from + i..from + i + 8].try_into().expect("8 floats");
+        data[i..i + 8].copy_from_slice(&v);
+        i += 8;
+    }
+    for j in i..len {
+        data[j] = data[from + j];
+    }
 }

@@ -6,7 +6,7 @@ use super::config::{
     Gating, ACTIVATION_POST, ACTIVATION_PRE, CONV_POST, CONV_PRE, HEAD1X1_POST, LAYER1X1_POST, MIXIN_POST, MIXIN_PRE,
 };
 use super::{Layer, Scratch, WaveNet, MAX_FRAMES};
-use crate::simd::{apply_activation, Variant};
+use crate::simd::{apply_activation, copy_floats, Variant};
 
 impl WaveNet {
     /// Runs `frames` frames from `scratch.u` into `scratch.out`. With `steady` (one frame of
@@ -41,7 +41,7 @@ impl WaveNet {
             if a == 0 {
                 s.fill(0.0);
             } else {
-                s.copy_from_slice(&head_out[..frames * hin]);
+                copy_floats(s, &head_out[..frames * hin]);
             }
 
             let n_layers = array.layers.len();
@@ -52,7 +52,7 @@ impl WaveNet {
                 let ring = &mut state.rings[l];
                 let start = ring.prepare(frames);
                 let p = ring.frames_mut(start, frames);
-                p.copy_from_slice(&x_cur[..frames * c]);
+                copy_floats(p, &x_cur[..frames * c]);
                 if let Some(f) = film_at(CONV_PRE) {
                     f.apply::<V>(p, c, c_buf, dc, frames, film);
                 }
@@ -72,7 +72,7 @@ impl WaveNet {
                     if film_at(MIXIN_PRE).is_some() || film_at(MIXIN_POST).is_some() {
                         let source: &[f32] = match film_at(MIXIN_PRE) {
                             Some(f) => {
-                                q[..frames * dc].copy_from_slice(&c_buf[..frames * dc]);
+                                copy_floats(&mut q[..frames * dc], &c_buf[..frames * dc]);
                                 f.apply::<V>(q, dc, c_buf, dc, frames, film);
                                 q
                             }
@@ -145,7 +145,7 @@ impl WaveNet {
                             }
                         }
                     }
-                    (None, _) => x_next[..frames * c].copy_from_slice(&x_cur[..frames * c]),
+                    (None, _) => copy_floats(&mut x_next[..frames * c], &x_cur[..frames * c]),
                 }
                 std::mem::swap(x_cur, x_next);
             }
@@ -179,7 +179,7 @@ impl WaveNet {
                     *d = scale * hv;
                 }
             } else {
-                dst.copy_from_slice(&z[..frames * cin]);
+                copy_floats(dst, &z[..frames * cin]);
             }
             apply_activation::<V>(act, dst, frames, cin, cin);
             if steady {
