@@ -235,7 +235,7 @@ pub(crate) fn copy_floats(dst: &mut [f32], src: &[f32]) {
     let mut d = dst.chunks_exact_mut(8);
     let mut s = src.chunks_exact(8);
     for (dc, sc) in (&mut d).zip(&mut s) {
-        let v: [f32; 8] = sc.try_into().expect("chunks of 8");
+        let v: [f32; 8] = std::array::from_fn(|k| sc[k]);
         dc.copy_from_slice(&v);
     }
     for (x, &y) in d.into_remainder().iter_mut().zip(s.remainder()) {
@@ -251,7 +251,7 @@ pub(crate) fn copy_to_front(data: &mut [f32], from: usize, len: usize) {
     assert!(from > 0 && from + len <= data.len(), "copy_to_front range");
     let mut i = 0;
     while i + 8 <= len {
-        let v: [f32; 8] = data[from + i..from + i + 8].try_into().expect("8 floats");
+        let v: [f32; 8] = std::array::from_fn(|k| data[from + i + k]);
         data[i..i + 8].copy_from_slice(&v);
         i += 8;
     }
