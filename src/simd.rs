@@ -232,6 +232,11 @@ pub(crate) fn apply_activation<V: Variant>(
 #[inline(always)]
 pub(crate) fn copy_floats(dst: &mut [f32], src: &[f32]) {
     assert_eq!(dst.len(), src.len(), "copy_floats lengths");
+    // Below 2 KiB glibc copies with vector moves, which beat this loop on short copies.
+    if src.len() < 512 {
+        dst.copy_from_slice(src);
+        return;
+    }
     let mut d = dst.chunks_exact_mut(8);
     let mut s = src.chunks_exact(8);
     for (dc, sc) in (&mut d).zip(&mut s) {
@@ -249,10 +254,15 @@ pub(crate) fn copy_floats(dst: &mut [f32], src: &[f32]) {
 #[inline(always)]
 pub(crate) fn copy_to_front(data: &mut [f32], from: usize, len: usize) {
     assert!(from > 0 && from + len <= data.len(), "copy_to_front range");
+    let p = data.as_mut_ptr();
     let mut i = 0;
     while i + 8 <= len {
-        let v: [f32; 8] = std::array::from_fn(|k| data[from + i + k]);
-        data[i..i + 8].copy_from_slice(&v);
+        // SAFETY: i + 8 ≤ len and from + len ≤ data.len() (asserted), so both 8-float ranges are
+        // inside `data`; the source chunk is read whole before the destination is written.
+        unsafe {
+            let v = std::ptr::read_unaligned(p.add(from + i).cast::<[f32; 8]>());
+            std::ptr::write_unaligned(p.add(i).cast::<[f32; 8]>(), v);
+        }
         i += 8;
     }
     for j in i..len {
