@@ -2,7 +2,7 @@
 //! (`lstm_cell`). With `Plain` every lane performs exactly the scalar operations in the scalar order
 //! (so the AVX2 variant stays bit-identical to the portable one); with `Fused` the polynomials use
 //! fused multiply-adds (one rounding each), which keeps the accuracy class: measured over every
-//! float32, tanh is within 1.37 ulp on ±[1e-30, 10] and the sigmoid within 2.48 ulp on
+//! float32, tanh is within 1.36 ulp on ±[1e-30, 10] and the sigmoid within 2.48 ulp on
 //! ±[1e-30, 80] (the scalar functions: 2 and 3.1 ulp bounds, see `math.rs`).
 
 use std::arch::x86_64::*;
