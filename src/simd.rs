@@ -2,7 +2,8 @@
 //! audio path). The wheel targets baseline x86-64; the same code is compiled again for AVX2 and
 //! for AVX2+FMA. The portable and AVX2 variants perform the same operations in the same order
 //! (no contraction), so they give bit-identical output; the FMA variant rounds each multiply-add
-//! once, which moves results by ~1e-7 relative (tests/block_split.rs bounds it at 1e-6). Within
+//! once (in the products and in the exact tanh/exp/sigmoid), which moves results by ~1e-7
+//! relative (tests/block_split.rs bounds it at 1e-6 of the peak). Within
 //! any one variant the output never depends on how the input is split into blocks.
 
 pub(crate) mod denormals;
