@@ -60,13 +60,6 @@ pub(crate) unsafe fn product<M: VecMac, const V: usize, const H: usize, const F:
             t += F;
         }
     }
-    // What a wide tile leaves over goes 4 frames at a time before the 1-frame path.
-    if F > 4 {
-        while t + 4 <= frames {
-            tile::<M, V, H, 4, MASK>(n, ops, t, y, y_stride, store, &tail);
-            t += 4;
-        }
-    }
     while t < frames {
         tile::<M, V, H, 1, MASK>(n, ops, t, y, y_stride, store, &tail);
         t += 1;
